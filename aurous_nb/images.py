@@ -1,0 +1,465 @@
+"""Local image facts for reference images: type sniffing, size and pixel checks, thumbnails.
+
+Everything here runs before a request is spent. Pillow is imported lazily, inside functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from .errors import ImageCheckError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image as PILImage
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_SIDE = 4096
+THUMB_SIDE = 256
+
+ACCEPTED = "use JPEG, PNG or WebP"
+
+# kind -> (extension, MIME, Pillow format name)
+_KINDS: dict[str, tuple[str, str, str]] = {
+    "jpeg": ("jpg", "image/jpeg", "JPEG"),
+    "png": ("png", "image/png", "PNG"),
+    "webp": ("webp", "image/webp", "WEBP"),
+}
+_EXT_OF_KIND = {k: v[0] for k, v in _KINDS.items()}
+# extensions that already agree with a kind (".jpeg" is as good as ".jpg")
+_AGREEING_EXT = {"jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "png": "png", "webp": "webp"}
+
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+# Pillow's own default, used when a caller has switched the guard off globally.
+_DEFAULT_BOMB_PIXELS = 89_478_485
+
+
+def sniff(data: bytes) -> str | None:
+    """Name the file type from its first bytes.
+
+    Returns ``"jpeg"``, ``"png"`` or ``"webp"`` (the accepted kinds), a name for a
+    recognised but refused type (``"heic"``, ``"avif"``, ``"gif"``, ``"svg"``, ``"bmp"``,
+    ``"tiff"``, ``"pdf"``, ``"text"``), or ``None`` when nothing matches.
+    """
+    head = bytes(data[:512])
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp":
+        brands = {head[8:12]} | {head[i : i + 4] for i in range(16, min(len(head), 64), 4)}
+        if brands & _AVIF_BRANDS and head[8:12] in _AVIF_BRANDS:
+            return "avif"
+        if brands & _HEIF_BRANDS:
+            return "heic"
+        if brands & _AVIF_BRANDS:
+            return "avif"
+        return None
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:2] == b"BM":
+        return "bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[:5] == b"%PDF-":
+        return "pdf"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
+        return "svg"
+    if head and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # a multi-byte character cut at byte 512 is still text
+            if exc.start < len(head) - 4:
+                return None
+        return "text"
+    return None
+
+
+_POSE_WORDS: dict[str, str] = {
+    "front": "front",
+    "frontal": "front",
+    "side": "side",
+    "profile": "side",
+    "left": "side",
+    "right": "side",
+    "back": "back",
+    "rear": "back",
+    "behind": "back",
+    "portrait": "portrait",
+    "headshot": "portrait",
+    "face": "portrait",
+    "closeup": "portrait",
+}
+
+
+def guess_pose_from_name(name: str) -> str | None:
+    """Guess a pose from a filename (``"hero_side_2.png"`` -> ``"side"``), or ``None``."""
+    stem = os.path.basename(name).rsplit(".", 1)[0].lower()
+    for word in re.split(r"[^a-z]+", stem):
+        if word in _POSE_WORDS:
+            return _POSE_WORDS[word]
+    return None
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """A reference image that passed every local check, ready to upload.
+
+    For a path source the bytes are not kept: :meth:`open` re-reads the file (and
+    refuses it if its size changed since the check). Other sources keep their bytes.
+    """
+
+    name: str
+    """Display filename, e.g. ``"front.png"``."""
+    kind: str
+    """``"jpeg"``, ``"png"`` or ``"webp"`` — sniffed from the magic bytes."""
+    extension: str
+    """Extension for the upload ticket: ``"jpg"``, ``"png"`` or ``"webp"``."""
+    mime: str
+    """Content type for the upload ticket, e.g. ``"image/jpeg"``."""
+    size: int
+    """Number of bytes that will be uploaded."""
+    width: int
+    height: int
+    thumbnail: bytes = field(repr=False)
+    """JPEG (opaque) or PNG (with transparency), at most 256 px per side."""
+    notice: str | None = None
+    """What was changed or noticed, e.g. ``"downscaled from 6000×4000 to 4096×2731"``."""
+    path: str | None = field(default=None, repr=False)
+    """The file the bytes are re-read from at upload time (path sources only)."""
+    _data: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def upload_filename(self) -> str:
+        """``name`` with an extension that agrees with the sniffed type."""
+        stem, dot, ext = self.name.rpartition(".")
+        if dot and _AGREEING_EXT.get(ext.lower()) == self.kind:
+            return self.name
+        return f"{stem if dot else self.name}.{self.extension}"
+
+    @property
+    def thumbnail_mime(self) -> str:
+        """MIME type of :attr:`thumbnail`."""
+        return "image/png" if self.thumbnail.startswith(b"\x89PNG") else "image/jpeg"
+
+    def thumbnail_data_uri(self) -> str:
+        """The thumbnail as a ``data:`` URI for an ``<img src>``."""
+        return f"data:{self.thumbnail_mime};base64,{base64.b64encode(self.thumbnail).decode()}"
+
+    def open(self) -> BinaryIO:
+        """Return a fresh binary stream of the bytes to upload.
+
+        Raises:
+            ImageCheckError: the file behind a path source changed size or vanished.
+        """
+        if self._data is not None:
+            return io.BytesIO(self._data)
+        assert self.path is not None
+        try:
+            fh = open(self.path, "rb")  # the caller closes it
+        except OSError as exc:
+            raise ImageCheckError(
+                f"{self.name}: the file can no longer be read ({exc.strerror or exc}) — "
+                "restore it and run again",
+                source=self.name,
+                value=self.path,
+                fix="restore the file and run again",
+            ) from exc
+        now = os.fstat(fh.fileno()).st_size
+        if now != self.size:
+            fh.close()
+            raise ImageCheckError(
+                f"{self.name}: the file changed since it was checked ({self.size} bytes, "
+                f"now {now}) — run again to re-check it",
+                source=self.name,
+                value=now,
+                fix="run again to re-check it",
+            )
+        return fh
+
+
+def _fail(name: str, problem: str, fix: str, value: object = None) -> ImageCheckError:
+    return ImageCheckError(f"{name}: {problem} — {fix}", source=name, value=value, fix=fix)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def _read_path(
+    source: str | os.PathLike[str], downscale: bool, shown: str | None
+) -> tuple[str, str, bytes]:
+    """Resolve a path source to (display name, absolute path, bytes) with clear errors.
+
+    The type and size are checked from the first bytes and ``fstat`` before the rest is
+    read, so a 2 GB video or a HEIC photo is refused without reading it into memory.
+    """
+    raw = os.fspath(source)
+    path = os.path.abspath(os.path.expanduser(raw))
+    name = shown or os.path.basename(path.rstrip(os.sep)) or raw
+    if not os.path.exists(path):
+        if os.path.islink(path):
+            target = os.readlink(path)
+            raise _fail(name, f"broken symlink to {target}", "point it at an existing image", raw)
+        raise _fail(name, f"no such file: {raw}", "check the path", raw)
+    if os.path.isdir(path):
+        raise _fail(name, f"{raw} is a directory", "pass the image files inside it", raw)
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(512)
+            kind = sniff(head)
+            if kind not in _KINDS:
+                problem, fix = _kind_problem(kind, head)
+                raise _fail(name, problem, fix, kind or ("empty" if not head else None))
+            if size > MAX_BYTES and not downscale:
+                raise _too_big(name, size)
+            data = head + fh.read()
+    except PermissionError as exc:
+        raise _fail(name, "permission denied", "make the file readable", raw) from exc
+    except OSError as exc:
+        raise _fail(name, f"cannot be read ({exc.strerror or exc})", "check the file", raw) from exc
+    if len(data) != size:
+        raise _fail(name, "the file changed while it was read", "run again", raw)
+    return name, path, data
+
+
+def _too_big(name: str, size: int) -> ImageCheckError:
+    return _fail(
+        name,
+        f"{_mb(size)} is over the {_mb(MAX_BYTES)} limit",
+        "shrink it, or pass downscale=True",
+        size,
+    )
+
+
+def _encode_pil(image: PILImage.Image) -> bytes:
+    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _resolve(source: object, name: str | None, downscale: bool) -> tuple[str, str | None, bytes]:
+    """Return (display name, path or None, bytes) for any supported source."""
+    if isinstance(source, (str, os.PathLike)):
+        return _read_path(source, downscale, name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return name or "image", None, bytes(source)
+    read = getattr(source, "read", None)
+    if callable(read):
+        fname = getattr(source, "name", None)
+        shown = os.path.basename(fname) if isinstance(fname, str) and fname else "image"
+        if isinstance(source, io.TextIOBase):
+            raise _fail(name or shown, "file opened in text mode", "open it with 'rb'")
+        try:
+            data = read()
+        except (OSError, ValueError) as exc:
+            raise _fail(name or shown, f"cannot be read ({exc})", "check the file") from exc
+        if isinstance(data, str):
+            raise _fail(name or shown, "file opened in text mode", "open it with 'rb'")
+        return name or shown, None, bytes(data)
+    pil = sys.modules.get("PIL.Image")  # a PIL image exists only if PIL was imported
+    if pil is not None and isinstance(source, pil.Image):
+        return name or "image.png", None, _encode_pil(source)
+    raise _fail(
+        name or type(source).__name__,
+        f"unsupported source type {type(source).__name__}",
+        "pass a path, bytes, a binary file object or a PIL image",
+        type(source).__name__,
+    )
+
+
+def _kind_problem(kind: str | None, data: bytes) -> tuple[str, str]:
+    if not data:
+        return "the file is empty", "pick the image again"
+    if kind == "text":
+        return "a text file, not an image", ACCEPTED
+    if kind is None:
+        return "not a recognised image type", ACCEPTED
+    return f"{kind.upper()} is not accepted", ACCEPTED
+
+
+def _header_size(data: bytes, kind: str) -> tuple[int, int] | None:
+    """Declared width and height, read without Pillow's bomb check (for the error message)."""
+    from PIL import JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+    plugins: dict[str, Any] = {
+        "jpeg": JpegImagePlugin.JpegImageFile,
+        "png": PngImagePlugin.PngImageFile,
+        "webp": WebPImagePlugin.WebPImageFile,
+    }
+    try:
+        with plugins[kind](io.BytesIO(data)) as im:  # constructing a plugin parses the header only
+            return im.size
+    except Exception:  # only a detail of the message depends on it
+        return None
+
+
+def _open_decoded(name: str, data: bytes, kind: str) -> PILImage.Image:
+    """Decode ``data`` fully with the bomb guard on; return the loaded image."""
+    from PIL import Image
+
+    # Our own ceiling too, in case a caller switched Pillow's guard off globally.
+    limit = Image.MAX_IMAGE_PIXELS or _DEFAULT_BOMB_PIXELS
+    label = kind.upper()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(io.BytesIO(data), formats=[_KINDS[kind][2]])
+            if probe.width * probe.height > limit:
+                raise Image.DecompressionBombError(f"{probe.width * probe.height} pixels")
+            if kind == "png":
+                probe.verify()  # chunk CRCs and IEND: catches truncated PNGs load() accepts
+                probe = Image.open(io.BytesIO(data), formats=["PNG"])
+            probe.load()
+            return probe
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        size = _header_size(data, kind)
+        what = f"{size[0]}×{size[1]} px" if size else "a huge pixel count"
+        raise _fail(
+            name,
+            f"declares {what}, a likely decompression bomb",
+            "use a normal photo or drawing",
+            size,
+        ) from exc
+    except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError) as exc:
+        detail = str(exc).split("\n")[0] or type(exc).__name__
+        raise _fail(
+            name,
+            f"cannot be decoded as {label} ({detail})",
+            "the file is damaged or truncated; export it again",
+        ) from exc
+
+
+def _thumbnail(image: PILImage.Image) -> bytes:
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    buf = io.BytesIO()
+    if "A" in thumb.getbands() or (thumb.mode == "P" and "transparency" in thumb.info):
+        thumb.convert("RGBA").save(buf, "PNG", optimize=True)
+    else:
+        thumb.convert("RGB").save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _shrink(image: PILImage.Image, kind: str) -> tuple[bytes, str, int, int]:
+    """Re-encode (and scale down) until the result fits MAX_SIDE and MAX_BYTES."""
+    from PIL import Image
+
+    has_alpha = "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info)
+    w, h = image.size
+    scale = min(1.0, MAX_SIDE / max(w, h))
+    out_kind = kind
+    for _attempt in range(8):
+        size = (max(1, int(w * scale)), max(1, int(h * scale)))
+        im = image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        if out_kind == "png":
+            im.save(buf, "PNG", optimize=True)
+        elif out_kind == "webp":
+            im.save(buf, "WEBP", quality=90)
+        else:
+            im.convert("RGB").save(buf, "JPEG", quality=90)
+        if buf.tell() <= MAX_BYTES:
+            return buf.getvalue(), out_kind, size[0], size[1]
+        if out_kind == "png":
+            # lossless PNG rarely shrinks enough: switch to a lossy format once
+            out_kind = "webp" if has_alpha else "jpeg"
+        else:
+            scale *= 0.75
+    raise RuntimeError("could not shrink image below the size limit")  # pragma: no cover
+
+
+def check_image(
+    source: object, *, name: str | None = None, downscale: bool = False
+) -> CheckedImage:
+    """Run every local check on one reference image.
+
+    Args:
+        source: a path (``str``/``os.PathLike``, ``~`` expanded), ``bytes``, a binary file
+            object (read from its current position) or a ``PIL.Image.Image`` (encoded as PNG).
+        name: display filename; defaults to the path's basename or ``"image"``.
+        downscale: shrink and re-encode an image over 4096 px or 10 MiB instead of refusing
+            it; :attr:`CheckedImage.notice` says what changed.
+
+    Returns:
+        The checked image. For a path source the bytes are not kept in memory.
+
+    Raises:
+        ImageCheckError: one line naming the file, the value and the fix.
+    """
+    shown, path, data = _resolve(source, name, downscale)
+    kind = sniff(data)
+    if kind not in _KINDS:
+        problem, fix = _kind_problem(kind, data)
+        raise _fail(shown, problem, fix, kind or ("empty" if not data else None))
+    assert kind is not None
+    if len(data) > MAX_BYTES and not downscale:
+        raise _too_big(shown, len(data))
+    image = _open_decoded(shown, data, kind)
+    try:
+        w, h = image.size
+        notices: list[str] = []
+        ext = shown.rpartition(".")[2].lower() if "." in shown else ""
+        if ext and ext in _AGREEING_EXT and _AGREEING_EXT[ext] != kind:
+            notices.append(f"really a {kind.upper()}, uploaded as {_KINDS[kind][1]}")
+        if max(w, h) > MAX_SIDE and not downscale:
+            raise _fail(
+                shown,
+                f"{w}×{h} px is larger than {MAX_SIDE} px per side",
+                "resize it, or pass downscale=True",
+                (w, h),
+            )
+        thumb = _thumbnail(image)
+        keep: bytes | None = None if path is not None else data
+        out_kind, out_w, out_h, out_size = kind, w, h, len(data)
+        if max(w, h) > MAX_SIDE or len(data) > MAX_BYTES:
+            keep, out_kind, out_w, out_h = _shrink(image, kind)
+            out_size = len(keep)
+            what = f"downscaled from {w}×{h} to {out_w}×{out_h}" if (out_w, out_h) != (w, h) else ""
+            what = what or "re-encoded"
+            if out_kind != kind:
+                what += f" as {out_kind.upper()}"
+            notices.append(f"{what} ({_mb(len(data))} → {_mb(out_size)})")
+            path = None  # upload the re-encoded bytes, not the file
+    finally:
+        image.close()
+    ext_out, mime, _ = _KINDS[out_kind]
+    return CheckedImage(
+        name=shown,
+        kind=out_kind,
+        extension=ext_out,
+        mime=mime,
+        size=out_size,
+        width=out_w,
+        height=out_h,
+        thumbnail=thumb,
+        notice="; ".join(notices) or None,
+        path=path,
+        _data=keep,
+    )
+
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_SIDE",
+    "THUMB_SIDE",
+    "CheckedImage",
+    "check_image",
+    "guess_pose_from_name",
+    "sniff",
+]
