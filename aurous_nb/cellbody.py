@@ -1,0 +1,354 @@
+"""The body of a ``%%aurous_character`` cell: reference images and ``key: value`` attributes.
+
+Pure parsing (no IPython, no API): paths, globs, directories, ``~`` and ``{var}`` expansion,
+http(s) URLs (downloaded by :func:`fetch_url`, with size and time limits), ``#`` comments.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+"""File suffixes picked up when a line names a directory."""
+
+_ATTRIBUTE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:(.*)$")
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\refs\front.png is a path, not "C: ..."
+_INTEGER = re.compile(r"^-?(0|[1-9][0-9]*)$")
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+_GLOB_CHARS = frozenset("*?[")
+
+RefKind = Literal["path", "url", "object"]
+
+
+class CellBodyError(ValueError):
+    """A line of the cell body cannot be used; ``str()`` is one line naming the line number."""
+
+    def __init__(self, lineno: int | None, message: str) -> None:
+        self.lineno = lineno
+        self.message = message
+        super().__init__(f"line {lineno}: {message}" if lineno else message)
+
+
+@dataclass(frozen=True)
+class RefSpec:
+    """One reference image named by the cell body, not loaded yet.
+
+    Attributes:
+        lineno: 1-based line of the cell body it came from.
+        kind: ``"path"`` (absolute path), ``"url"`` (http/https) or ``"object"`` (a value from
+            the notebook: bytes, a PIL image, a binary file object).
+        name: display filename, e.g. ``"front.png"``.
+        value: the absolute path or URL as a string, or the object itself.
+    """
+
+    lineno: int
+    kind: RefKind
+    name: str
+    value: Any = field(repr=False)
+
+    @property
+    def identity(self) -> str:
+        """A string naming the same source across re-runs of the cell (used to resume)."""
+        if self.kind == "object":
+            return f"object:{id(self.value)}:{self.name}"
+        return f"{self.kind}:{self.value}"
+
+    def __repr__(self) -> str:
+        shown = self.name if self.kind == "object" else self.value
+        return f"RefSpec(line={self.lineno}, kind={self.kind!r}, {shown!r})"
+
+
+@dataclass(frozen=True)
+class CellBody:
+    """The parsed body: reference images in order, and character attributes."""
+
+    refs: tuple[RefSpec, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """Identities of the refs in order (part of the key a flow is resumed by)."""
+        return tuple(ref.identity for ref in self.refs)
+
+
+class _NamespaceFormatter(string.Formatter):
+    """``str.format`` against the user namespace; an unknown name is a one-line error."""
+
+    def __init__(self, namespace: Mapping[str, Any], lineno: int) -> None:
+        self.namespace = namespace
+        self.lineno = lineno
+
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        if isinstance(key, int) or key not in self.namespace:
+            raise CellBodyError(
+                self.lineno, f"{{{key}}} is not defined in the notebook (use {{{{ }}}} for a brace)"
+            )
+        return self.namespace[key]
+
+    def expand(self, text: str) -> str:
+        try:
+            return self.vformat(text, (), {})
+        except CellBodyError:
+            raise
+        except (ValueError, LookupError, AttributeError, TypeError) as exc:
+            raise CellBodyError(self.lineno, f"cannot expand {text!r}: {exc}") from None
+
+    def single_field(self, text: str) -> Any:
+        """The value of ``text`` when it is exactly one ``{expr}`` field, else a sentinel."""
+        try:
+            parts = list(self.parse(text))
+        except ValueError as exc:
+            raise CellBodyError(self.lineno, f"cannot expand {text!r}: {exc}") from None
+        if len(parts) != 1:
+            return _NOT_SINGLE
+        literal, field_name, spec, conversion = parts[0]
+        if literal or field_name is None or spec or conversion:
+            return _NOT_SINGLE
+        try:
+            value, _ = self.get_field(field_name, (), {})
+        except CellBodyError:
+            raise
+        except (LookupError, AttributeError, TypeError) as exc:
+            raise CellBodyError(self.lineno, f"cannot expand {text!r}: {exc}") from None
+        return (field_name, value)
+
+
+_NOT_SINGLE = object()
+
+
+def parse_cell_body(
+    text: str,
+    namespace: Mapping[str, Any] | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+) -> CellBody:
+    """Parse a ``%%aurous_character`` cell body.
+
+    One item per line: a path (``~`` expanded, relative to ``cwd``), a glob, a directory (its
+    JPEG/PNG/WebP files), an http(s) URL, ``{var}`` naming a path, list of paths, bytes or a
+    PIL image from the notebook, or a ``key: value`` attribute (``age: 28`` becomes an int).
+    Blank lines and ``#`` comments (whole line, or after whitespace) are skipped. A line in
+    quotes is one literal path (no glob, no comment stripping).
+
+    Args:
+        text: the cell body.
+        namespace: where ``{var}`` is looked up (the notebook's user namespace).
+        cwd: directory relative paths are resolved against (default: the current one).
+
+    Returns:
+        The refs in order and the attributes.
+
+    Raises:
+        CellBodyError: a line cannot be used; the message names the line and what to do.
+    """
+    ns: Mapping[str, Any] = namespace if namespace is not None else {}
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    refs: list[RefSpec] = []
+    attributes: dict[str, Any] = {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fmt = _NamespaceFormatter(ns, lineno)
+        if line[0] in "\"'":
+            refs.append(_literal_path(_unquote_line(line, lineno), base, lineno, fmt))
+            continue
+        line = _strip_comment(line)
+        match = _ATTRIBUTE.match(line)
+        if match and not _URL.match(line) and not _DRIVE.match(line):
+            key, value = match.group(1), match.group(2).strip()
+            if not value:
+                raise CellBodyError(lineno, f"attribute {key!r} has no value (write {key}: ...)")
+            if key in attributes:
+                raise CellBodyError(lineno, f"attribute {key!r} is given twice")
+            attributes[key] = _attribute_value(fmt.expand(value))
+            continue
+        refs.extend(_refs_from_line(line, base, lineno, fmt))
+    return CellBody(tuple(refs), attributes)
+
+
+def _strip_comment(line: str) -> str:
+    # "#" starts a comment only after whitespace, so URL fragments and "take#2.png" survive.
+    match = re.search(r"\s#", line)
+    return line[: match.start()].rstrip() if match else line
+
+
+def _unquote_line(line: str, lineno: int) -> str:
+    quote = line[0]
+    end = line.find(quote, 1)
+    if end < 0:
+        raise CellBodyError(lineno, f"missing closing {quote} in {line!r}")
+    rest = line[end + 1 :].strip()
+    if rest and not rest.startswith("#"):
+        raise CellBodyError(lineno, f"unexpected text after the quoted path: {rest!r}")
+    return line[1:end]
+
+
+def _attribute_value(value: str) -> Any:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    if _INTEGER.match(value):
+        return int(value)
+    return value
+
+
+def _refs_from_line(line: str, base: Path, lineno: int, fmt: _NamespaceFormatter) -> list[RefSpec]:
+    single = fmt.single_field(line)
+    if single is not _NOT_SINGLE:
+        field_name, value = single
+        return list(_refs_from_value(value, field_name, base, lineno))
+    expanded = fmt.expand(line)
+    if _URL.match(expanded):
+        return [RefSpec(lineno, "url", _url_name(expanded, lineno), expanded)]
+    path = os.path.expanduser(expanded)
+    if _GLOB_CHARS.intersection(path):
+        pattern = path if os.path.isabs(path) else str(base / path)
+        matches = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        if not matches:
+            raise CellBodyError(lineno, f"no files match {expanded!r} (in {base})")
+        return [_path_spec(Path(p), lineno) for p in matches]
+    return _existing_path(Path(path), base, lineno, expanded)
+
+
+def _refs_from_value(value: Any, label: str, base: Path, lineno: int) -> Iterable[RefSpec]:
+    if isinstance(value, (str, os.PathLike)):
+        text = os.fspath(value)
+        if isinstance(text, bytes):
+            text = os.fsdecode(text)
+        if _URL.match(text):
+            yield RefSpec(lineno, "url", _url_name(text, lineno), text)
+        else:
+            yield from _existing_path(Path(os.path.expanduser(text)), base, lineno, text)
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            raise CellBodyError(lineno, f"{{{label}}} is an empty {type(value).__name__}")
+        for i, item in enumerate(value):
+            yield from _refs_from_value(item, f"{label}[{i}]", base, lineno)
+    elif isinstance(value, (bytes, bytearray, memoryview)) or _is_image_like(value):
+        yield RefSpec(lineno, "object", _object_name(value, label), value)
+    else:
+        raise CellBodyError(
+            lineno,
+            f"{{{label}}} is a {type(value).__name__}; expected a path, URL, bytes, "
+            "a PIL image or a list of those",
+        )
+
+
+def _is_image_like(value: Any) -> bool:
+    # A PIL image or a readable binary file object, without importing PIL here.
+    return (hasattr(value, "save") and hasattr(value, "size")) or hasattr(value, "read")
+
+
+def _object_name(value: Any, label: str) -> str:
+    filename = getattr(value, "filename", None) or getattr(value, "name", None)
+    if isinstance(filename, str) and filename:
+        return os.path.basename(filename)
+    return label
+
+
+def _literal_path(text: str, base: Path, lineno: int, fmt: _NamespaceFormatter) -> RefSpec:
+    expanded = fmt.expand(text)
+    path = Path(os.path.expanduser(expanded))
+    if (path if path.is_absolute() else base / path).is_dir():
+        raise CellBodyError(lineno, f"{expanded!r} is a directory; a quoted line names one file")
+    return _existing_path(path, base, lineno, expanded)[0]
+
+
+def _existing_path(path: Path, base: Path, lineno: int, shown: str) -> list[RefSpec]:
+    full = path if path.is_absolute() else base / path
+    if full.is_dir():
+        files = sorted(
+            p for p in full.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        if not files:
+            raise CellBodyError(lineno, f"directory {shown!r} has no .jpg, .png or .webp files")
+        return [_path_spec(p, lineno) for p in files]
+    if not full.is_file():
+        where = "" if path.is_absolute() else f" (relative to {base})"
+        raise CellBodyError(lineno, f"no such file: {shown!r}{where}")
+    return [_path_spec(full, lineno)]
+
+
+def _path_spec(path: Path, lineno: int) -> RefSpec:
+    return RefSpec(lineno, "path", path.name, str(path.resolve()))
+
+
+def _url_name(url: str, lineno: int) -> str:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise CellBodyError(lineno, f"URL has no host: {url!r}")
+    name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    return name or parts.hostname
+
+
+def fetch_url(url: str, *, max_bytes: int, timeout: float, name: str | None = None) -> bytes:
+    """Download one reference image over http(s), refusing anything larger than ``max_bytes``.
+
+    Args:
+        url: an ``http://`` or ``https://`` URL.
+        max_bytes: the largest body accepted; checked against ``Content-Length`` and while
+            streaming, so an endless body stops at the limit.
+        timeout: seconds for connecting and between bytes.
+        name: the filename shown in error messages (default: from the URL).
+
+    Returns:
+        The body.
+
+    Raises:
+        CellBodyError: the download failed or is too large (one line, no line number).
+    """
+    import requests  # requests is already a dependency; imported lazily like the client
+
+    shown = name or url
+    if not _URL.match(url):
+        raise CellBodyError(None, f"{shown}: only http and https URLs can be downloaded")
+    session = requests.Session()
+    session.max_redirects = 5
+    try:
+        with session.get(url, stream=True, timeout=timeout, allow_redirects=True) as response:
+            if response.status_code >= 400:
+                raise CellBodyError(
+                    None, f"{shown}: download failed with HTTP {response.status_code}"
+                )
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise CellBodyError(None, _too_large(shown, int(declared), max_bytes))
+            chunks: list[bytes] = []
+            received = 0
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise CellBodyError(None, _too_large(shown, None, max_bytes))
+                chunks.append(chunk)
+    except requests.RequestException as exc:
+        reason = type(exc).__name__
+        raise CellBodyError(None, f"{shown}: download failed ({reason})") from exc
+    finally:
+        session.close()
+    if not received:
+        raise CellBodyError(None, f"{shown}: the URL returned an empty body")
+    return b"".join(chunks)
+
+
+def _too_large(shown: str, size: int | None, limit: int) -> str:
+    what = f"{_size(size)} is over" if size is not None else "more than"
+    return (
+        f"{shown}: {what} the download limit of {_size(limit)} — save a smaller copy and "
+        "use its path (or raise %config AurousMagics.download_max_bytes)"
+    )
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1048576:.1f} MiB"
