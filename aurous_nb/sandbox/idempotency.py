@@ -1,0 +1,114 @@
+"""Idempotency keys (API.md §5, §14 row 14): 1–256 chars, 24 h, per team and route.
+
+Only 2xx outcomes are cached and replayed; 4xx are re-evaluated and 5xx never cached.
+A second request with the same key while the first is still running, or with a
+different canonical-JSON body, gets ``409 idempotency_key_in_use``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+
+from .apierror import ApiError
+
+KEY_HEADERS = ("Idempotency-Key", "Aurous-Idempotency-Key", "Aurous-Idempotent-Key")
+MAX_KEY_LENGTH = 256
+
+
+def fingerprint(body: bytes) -> str:
+    """Digest of the canonical JSON of ``body`` (raw bytes when it is not JSON)."""
+    try:
+        canonical = json.dumps(
+            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    except ValueError:
+        canonical = b"raw:" + body
+    if not body.strip():
+        canonical = b""
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` or raise ``400 value_out_of_range`` if it is not 1–256 characters."""
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ApiError(
+            400,
+            "value_out_of_range",
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters, got {len(key)}.",
+            "Idempotency-Key",
+        )
+    return key
+
+
+@dataclass
+class Cached:
+    """A finished 2xx response kept for replay."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Entry:
+    fingerprint: str
+    created: float
+    result: Cached | None = None  # None while in flight
+
+
+class IdempotencyStore:
+    """Thread-safe map ``(team, route, key) -> entry``."""
+
+    def __init__(self, ttl: float = 86400.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str, str], _Entry] = {}
+
+    def claim(self, scope: tuple[str, str, str], fp: str, now: float) -> Cached | None:
+        """Start a request under ``scope``.
+
+        Returns:
+            ``None`` when the caller should process the request (it now owns the key and
+            must call :meth:`finish`), or the cached response to replay.
+
+        Raises:
+            ApiError: 409 when the key is in flight or was used with a different body.
+        """
+        with self._lock:
+            entry = self._entries.get(scope)
+            if entry is not None and now - entry.created > self.ttl:
+                entry = None
+            if entry is None:
+                self._entries[scope] = _Entry(fp, now)
+                return None
+            if entry.fingerprint != fp:
+                raise ApiError(
+                    409,
+                    "idempotency_key_in_use",
+                    "This Idempotency-Key was already used with a different request body.",
+                    "Idempotency-Key",
+                )
+            if entry.result is None:
+                raise ApiError(
+                    409,
+                    "idempotency_key_in_use",
+                    "A request with this Idempotency-Key is still being processed; "
+                    "retry with the same key shortly.",
+                    "Idempotency-Key",
+                )
+            return entry.result
+
+    def finish(self, scope: tuple[str, str, str], result: Cached | None) -> None:
+        """Record the outcome: a 2xx :class:`Cached` is kept, anything else frees the key."""
+        with self._lock:
+            if result is None or not 200 <= result.status < 300:
+                self._entries.pop(scope, None)
+            elif scope in self._entries:
+                self._entries[scope].result = result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
