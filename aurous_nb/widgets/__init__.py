@@ -1,0 +1,12 @@
+"""Jupyter widgets: :class:`CharacterUploader` (upload flow) and :class:`SynthesisReview`.
+
+The uploader's drop zone is an anywidget (``aurous_nb/static/uploader.js``); the
+rest are plain ipywidgets composed in a ``VBox``.
+"""
+
+from __future__ import annotations
+
+from .review import SynthesisReview
+from .uploader import CharacterUploader
+
+__all__ = ["CharacterUploader", "SynthesisReview"]

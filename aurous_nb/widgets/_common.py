@@ -1,0 +1,119 @@
+"""Helpers shared by the widgets: default client, worker threads, one-line errors."""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import AurousClient
+
+log = logging.getLogger("aurous_nb")
+
+MAX_ERROR_CHARS = 300
+
+
+def default_client() -> AurousClient:
+    """The magics' current client if there is one, else ``AurousClient()`` from the environment.
+
+    Raises:
+        ConfigurationError: no client in the magics and no ``AUROUS_API_KEY``.
+    """
+    current: Any = None
+    try:
+        from ..magics import current_client as current
+    except ImportError:  # magics not importable (no IPython): use the environment
+        pass
+    if callable(current):
+        client = current()
+        if client is not None:
+            return client
+    from ..client import AurousClient
+
+    return AurousClient()
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for a person: the exception's own message, shortened; never a traceback."""
+    from ..errors import AurousError
+
+    text = str(exc).strip()
+    if not isinstance(exc, AurousError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if len(first) > MAX_ERROR_CHARS:
+        first = first[: MAX_ERROR_CHARS - 1] + "…"
+    return first
+
+
+def error_html(message: str) -> str:
+    """An inline error line, escaped."""
+    if not message:
+        return ""
+    text = html.escape(message)
+    return (
+        f'<div class="aurous-inline-error" title="{text}" '
+        f'style="color:var(--jp-error-color1,#cf222e);font-size:12px">{text}</div>'
+    )
+
+
+def spawn(name: str, fn: Callable[..., Any], *args: Any) -> threading.Thread:
+    """Run ``fn(*args)`` on a daemon worker thread (never as a task on the kernel's loop).
+
+    ipykernel 7 does not reliably wake tasks scheduled on its loop after a cell
+    ends (ipykernel#1510), so widget work runs on plain threads; exceptions that
+    escape ``fn`` are logged, the widget shows its own error line.
+    """
+
+    def run() -> None:
+        try:
+            fn(*args)
+        except Exception:  # pragma: no cover - fn reports its own errors
+            log.exception("aurous_nb widget worker %s failed", name)
+
+    thread = threading.Thread(target=run, name=f"aurous-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
+class Coalescer:
+    """Call ``fn`` at most once per ``delay`` seconds, however often :meth:`poke` is called.
+
+    Flow events arrive from many worker threads, some per PUT chunk; redrawing
+    the cards once per burst keeps comm traffic small.
+    """
+
+    def __init__(self, fn: Callable[[], None], delay: float = 0.1) -> None:
+        self._fn = fn
+        self._delay = delay
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def poke(self) -> None:
+        with self._lock:
+            if self._timer is not None or self._closed:
+                return
+            self._timer = threading.Timer(self._delay, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._closed:
+                return
+        try:
+            self._fn()
+        except Exception:  # pragma: no cover - a redraw must never kill the timer thread
+            log.exception("aurous_nb widget redraw failed")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None

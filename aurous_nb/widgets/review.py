@@ -1,0 +1,324 @@
+"""SynthesisReview: watch a synthesized character, look at its refs, save/redo/delete it."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+import ipywidgets as widgets
+import traitlets
+
+from ..models import Character, Pose
+from ._common import default_client, error_html, error_line, log, spawn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import AurousClient
+
+POSES = ("portrait", "front", "side", "back", "other")
+THUMB_SIDE = 256
+_ACTIVE = ("reviewing", "ready", "failed")
+
+_BADGE = {
+    "synthesizing": "#9a6700",
+    "reviewing": "#1f6feb",
+    "ready": "#1a7f37",
+    "failed": "#cf222e",
+    "deleted": "#57606a",
+}
+
+
+class SynthesisReview(widgets.VBox):
+    """Review widget for a synthesize-flow character.
+
+    While the character is ``synthesizing`` a worker thread polls it; then the
+    four refs are shown as thumbnails (fetched from ``refs[].url`` and shrunk to
+    256 px) with Save, Resynthesize, Regenerate (pose picker) and Delete. Each
+    button disables the actions while it runs on a worker thread, shows its
+    error inline and re-enables them when it is done.
+    """
+
+    character = traitlets.Instance(
+        Character, allow_none=True, help="The character as last seen (None while loading)."
+    )
+    busy = traitlets.Unicode("", help="The action running now ('' when idle).")
+    error = traitlets.Unicode("", help="The last error, one line ('' when the last action worked).")
+
+    def __init__(
+        self,
+        character_or_id: Character | str,
+        client: AurousClient | None = None,
+        *,
+        poll: float = 2.0,
+        thumbnails: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """Args:
+        character_or_id: a :class:`Character` or its id (``char_...``).
+        client: the API client; default: the magics' current client, else the environment.
+        poll: seconds between status polls while synthesizing.
+        thumbnails: fetch each ref image to show a thumbnail (else show links).
+        **kwargs: passed to ``ipywidgets.VBox``.
+        """
+        self._client = client if client is not None else default_client()
+        self._poll = poll
+        self._fetch = thumbnails
+        self._thumbs: dict[str, str] = {}  # ref url -> data URI
+        self._lock = threading.Lock()
+        self._polling = False
+        self._closed = threading.Event()
+        self._confirm_delete = False
+        self.character_id = (
+            character_or_id.id if isinstance(character_or_id, Character) else str(character_or_id)
+        )
+
+        self.header = widgets.HTML()
+        self.refs = widgets.HTML()
+        self.save_button = widgets.Button(description="Save", icon="save", button_style="success")
+        self.resynthesize_button = widgets.Button(description="Resynthesize", icon="refresh")
+        self.pose_picker = widgets.Dropdown(
+            options=POSES, value="front", layout=widgets.Layout(width="110px")
+        )
+        self.regenerate_button = widgets.Button(description="Regenerate", icon="paint-brush")
+        self.delete_button = widgets.Button(
+            description="Delete", icon="trash", button_style="danger"
+        )
+        self.message = widgets.HTML()
+        self.buttons = widgets.HBox(
+            [
+                self.save_button,
+                self.resynthesize_button,
+                self.pose_picker,
+                self.regenerate_button,
+                self.delete_button,
+            ]
+        )
+        super().__init__(children=[self.header, self.refs, self.buttons, self.message], **kwargs)
+        self.add_class("aurous-review")
+
+        self.save_button.on_click(lambda _b: self.save())
+        self.resynthesize_button.on_click(lambda _b: self.resynthesize())
+        self.regenerate_button.on_click(lambda _b: self.regenerate())
+        self.delete_button.on_click(lambda _b: self.delete())
+
+        if isinstance(character_or_id, Character):
+            self._show(character_or_id)
+            if character_or_id.status == "synthesizing":
+                self._start_polling()
+            elif self._fetch:
+                spawn("review-thumbs", self._load_thumbs, character_or_id)
+        else:
+            self._render_header("loading…")
+            self._sync_buttons()
+            self._start_polling()
+
+    # -- actions (each on a worker thread) ----------------------------------------------------
+
+    def save(self) -> None:
+        """Save the reviewed character (``reviewing`` -> ``ready``)."""
+        self._run("save", lambda: self._client.save_character(self.character_id))
+
+    def resynthesize(self) -> None:
+        """Synthesize the refs again (then poll until done)."""
+        self._run("resynthesize", lambda: self._client.resynthesize_character(self.character_id))
+
+    def regenerate(self, pose: str | None = None) -> None:
+        """Regenerate one ref (the pose picker's pose by default)."""
+        chosen = cast(Pose, pose or str(self.pose_picker.value))
+        self._run("regenerate", lambda: self._client.regenerate_ref(self.character_id, chosen))
+
+    def delete(self) -> None:
+        """Delete the character; the first click asks for a second one."""
+        if not self._confirm_delete:
+            self._confirm_delete = True
+            self.delete_button.description = "Click again to delete"
+            return
+        self._confirm_delete = False
+        self.delete_button.description = "Delete"
+
+        def run() -> Character | None:
+            self._client.delete_character(self.character_id)
+            return None
+
+        self._run("delete", run)
+
+    def refresh(self) -> None:
+        """Fetch the character again (polling until it stops synthesizing)."""
+        self._start_polling()
+
+    def close(self) -> None:
+        """Stop polling and close the child widgets."""
+        if not hasattr(self, "buttons"):  # __init__ failed half-way (called from __del__)
+            return
+        self._closed.set()
+        for child in (self.header, self.refs, self.buttons, self.message):
+            child.close()
+        super().close()
+
+    # -- machinery ---------------------------------------------------------------------------
+
+    def _run(self, name: str, call: Callable[[], Character | None]) -> None:
+        with self._lock:
+            if self.busy:
+                return
+            self.busy = name
+        self.error = ""
+        self._render_message()
+        self._sync_buttons()
+        spawn(f"review-{name}", self._worker, name, call)
+
+    def _worker(self, name: str, call: Callable[[], Character | None]) -> None:
+        try:
+            character = call()
+            if name == "delete" and self.character is not None:
+                character = _with_status(self.character, "deleted")
+            if character is not None:
+                self._show(character)
+                if character.status == "synthesizing":
+                    self._start_polling()
+                elif self._fetch and character.status != "deleted":
+                    self._load_thumbs(character)
+        except Exception as exc:
+            self.error = f"{name}: {error_line(exc)}"
+        finally:
+            self.busy = ""
+            self._render_message()
+            self._sync_buttons()
+
+    def _start_polling(self) -> None:
+        with self._lock:
+            if self._polling:
+                return
+            self._polling = True
+        spawn("review-poll", self._poll_loop)
+
+    def _poll_loop(self) -> None:
+        started = time.monotonic()
+        try:
+            while not self._closed.is_set():
+                try:
+                    character = self._client.get_character(self.character_id)
+                except Exception as exc:
+                    self.error = f"status: {error_line(exc)}"
+                    self._render_message()
+                    self._sync_buttons()
+                    return
+                self._show(character, waited=time.monotonic() - started)
+                if character.status != "synthesizing":
+                    if self._fetch:
+                        self._load_thumbs(character)
+                    return
+                self._closed.wait(self._poll)
+        finally:
+            with self._lock:
+                self._polling = False
+            self._sync_buttons()
+
+    def _load_thumbs(self, character: Character) -> None:
+        for ref in character.refs:
+            if ref.url not in self._thumbs and not self._closed.is_set():
+                uri = _fetch_thumbnail(ref.url)
+                if uri:
+                    self._thumbs[ref.url] = uri
+        if self.character is not None and self.character.id == character.id:
+            self._render_refs(self.character)
+
+    def _show(self, character: Character, waited: float | None = None) -> None:
+        self.character = character
+        note = ""
+        if character.status == "synthesizing":
+            note = "synthesizing…" + (f" {int(waited)} s" if waited else "")
+        self._render_header(note)
+        self._render_refs(character)
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        status = self.character.status if self.character is not None else ""
+        running = bool(self.busy)
+        self.save_button.disabled = running or status != "reviewing"
+        self.resynthesize_button.disabled = running or status not in _ACTIVE
+        self.regenerate_button.disabled = running or status not in _ACTIVE
+        self.pose_picker.disabled = running or status not in _ACTIVE
+        self.delete_button.disabled = running or status in ("", "deleted")
+
+    def _render_header(self, note: str) -> None:
+        c = self.character
+        status = c.status if c is not None else "loading"
+        colour = _BADGE.get(status, "#57606a")
+        name = html.escape(c.name) if c is not None else ""
+        extra = f' <span style="color:#57606a">{html.escape(note)}</span>' if note else ""
+        failure = ""
+        if c is not None and c.error_message:
+            failure = f' <span style="color:#cf222e">{html.escape(c.error_message)}</span>'
+        self.header.value = (
+            f'<div class="aurous-review-header"><b>{name}</b> '
+            f"<code>{html.escape(self.character_id)}</code> "
+            f'<span class="aurous-status" style="background:{colour};color:#fff;'
+            f'border-radius:9px;padding:0 8px;font-size:12px">{html.escape(status)}</span>'
+            f"{extra}{failure}</div>"
+        )
+
+    def _render_refs(self, character: Character) -> None:
+        tiles = []
+        for ref in character.refs:
+            pose = html.escape(ref.pose)
+            href = html.escape(ref.url if ref.url.startswith(("http://", "https://")) else "")
+            uri = self._thumbs.get(ref.url)
+            inner = (
+                f'<img src="{uri}" alt="{pose}" style="max-width:160px;max-height:160px">'
+                if uri
+                else "open image"
+            )
+            tiles.append(
+                f'<figure class="aurous-ref" style="margin:0;text-align:center">'
+                f'<a href="{href}" target="_blank" rel="noopener noreferrer">{inner}</a>'
+                f"<figcaption>{pose}</figcaption></figure>"
+            )
+        self.refs.value = (
+            '<div class="aurous-refs" style="display:flex;gap:10px;flex-wrap:wrap">'
+            + "".join(tiles)
+            + "</div>"
+        )
+
+    def _render_message(self) -> None:
+        if self.error:
+            self.message.value = error_html(self.error)
+        elif self.busy:
+            self.message.value = f'<span style="color:#57606a">{html.escape(self.busy)}…</span>'
+        else:
+            self.message.value = ""
+
+
+def _with_status(character: Character, status: str) -> Character:
+    import dataclasses
+
+    return dataclasses.replace(character, status=status)  # type: ignore[arg-type]
+
+
+def _fetch_thumbnail(url: str) -> str | None:
+    """Download a ref image (no API key: it is a signed storage URL) and shrink it."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    try:
+        import requests
+        from PIL import Image
+
+        response = requests.get(url, timeout=15)
+        response.raise_for_status()
+        with Image.open(io.BytesIO(response.content)) as image:
+            image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            buf = io.BytesIO()
+            if "A" in image.getbands():
+                image.convert("RGBA").save(buf, "PNG", optimize=True)
+                mime = "image/png"
+            else:
+                image.convert("RGB").save(buf, "JPEG", quality=80)
+                mime = "image/jpeg"
+    except Exception as exc:  # a missing thumbnail falls back to a link
+        log.debug("thumbnail for a ref failed: %s", exc)
+        return None
+    return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode()}"

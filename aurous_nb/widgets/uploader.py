@@ -1,0 +1,600 @@
+"""CharacterUploader: drop 1-6 images, watch each upload and get classified, press Create."""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+import weakref
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+import traitlets
+
+from ..models import Character
+from ._common import Coalescer, default_client, error_html, error_line, spawn
+from ._dropzone import DropZone
+from ._spool import Spool, SpoolError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import AurousClient
+    from ..flow import CharacterFlow, FlowEvent, RefUpload
+
+log = logging.getLogger("aurous_nb")
+
+MAX_REFS = 6
+MAX_TRANSFER_BYTES = 64 * 1024 * 1024
+"""Largest file the browser may send; files over the API's 10 MiB are downscaled."""
+COVERAGE = ("portrait", "front", "side", "back")
+
+_LABELS = {
+    "receiving": "sending to the kernel",
+    "queued": "checking",
+    "checked": "checked",
+    "minted": "upload URL minted",
+    "uploading": "uploading",
+    "uploaded": "classifying",
+    "classified": "classified",
+    "consumed": "used by the character",
+    "failed": "failed",
+}
+# where the progress bar stands at each state (receiving and uploading fill in between)
+_PROGRESS = {
+    "queued": 0.25,
+    "checked": 0.3,
+    "minted": 0.35,
+    "uploading": 0.35,
+    "uploaded": 0.9,
+    "classified": 1.0,
+    "consumed": 1.0,
+}
+
+FALLBACK_HTML = (
+    '<div style="padding:6px 10px;border-left:3px solid #9a6700;background:#fff8e1;'
+    'color:#3d2c00">The drop zone of this uploader needs custom-widget JavaScript '
+    "(anywidget), which is not running in this front end. Use the cell magic instead: "
+    '<code>%%aurous_character "Name"</code> with one image path per line.</div>'
+)
+
+
+@dataclass
+class _Card:
+    """One chosen file, from its first chunk to its classified ref."""
+
+    id: str
+    name: str
+    size: int
+    state: str = "receiving"  # before a RefUpload exists: receiving | queued | failed
+    received: int = 0
+    path: Path | None = None
+    ref: RefUpload | None = None
+    error: str = ""
+    retry_check: bool = False  # failed before the flow took it, worth another try
+    thumb: str = ""
+
+
+class CharacterUploader(widgets.VBox):
+    """Upload widget: drop or pick 1-6 images, then create a character from them.
+
+    Each file is sent from the browser in 1 MiB chunks, spooled to a temporary
+    file, then checked, uploaded and classified on worker threads by a
+    :class:`~aurous_nb.flow.CharacterFlow`; the kernel stays free. Cards show a
+    thumbnail, progress, the detected pose and expiry countdowns that tick in
+    the browser. The created :class:`~aurous_nb.models.Character` ends up in
+    :attr:`character`.
+
+    Example:
+        >>> uploader = CharacterUploader(name="Mira")   # doctest: +SKIP
+        >>> uploader                                      # doctest: +SKIP
+        >>> uploader.character                            # after Create  # doctest: +SKIP
+    """
+
+    character = traitlets.Instance(
+        Character, allow_none=True, help="The created character (None until Create succeeds)."
+    )
+    name = traitlets.Unicode("", help="Name of the character to create (1-100 characters).")
+    status = traitlets.Enum(
+        ("idle", "creating", "created"), "idle", help="Where the uploader stands."
+    )
+    error = traitlets.Unicode("", help="The last error of the Create action, one line.")
+
+    def __init__(
+        self,
+        client: AurousClient | None = None,
+        name: str = "",
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        max_transfer_bytes: int = MAX_TRANSFER_BYTES,
+        **kwargs: Any,
+    ) -> None:
+        """Args:
+        client: the API client; default: the magics' current client, else
+            ``AurousClient()`` from ``AUROUS_API_KEY``.
+        name: initial character name.
+        attributes: optional attributes stored with the character.
+        max_transfer_bytes: largest file accepted from the browser (default 64 MiB);
+            files over the API's 10 MiB are downscaled, with a notice on the card.
+        **kwargs: passed to ``ipywidgets.VBox``.
+        """
+        from ..flow import CharacterFlow
+
+        self._client = client if client is not None else default_client()
+        self._flow: CharacterFlow = CharacterFlow(
+            self._client, name, classify=True, attributes=dict(attributes or {}), downscale=True
+        )
+        self._lock = threading.RLock()
+        self._render_lock = threading.Lock()
+        self._cards: dict[str, _Card] = {}
+        self._spool = Spool(max_transfer_bytes)
+        self._finalizer = weakref.finalize(self, self._spool.close)
+        # one worker: files are checked in the order they arrive, so refs keep that order
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aurous-uploader")
+        self._redraw = Coalescer(self._render)
+
+        self.fallback = widgets.HTML(FALLBACK_HTML)
+        self.fallback.add_class("aurous-nojs")
+        self.dropzone = DropZone(handler=self._on_browser_message)
+        self.name_input = widgets.Text(
+            value=name, description="Name", placeholder="Character name (required)"
+        )
+        self.attributes_input = widgets.Textarea(
+            value=_format_attributes(attributes),
+            description="Attributes",
+            placeholder="optional, one per line, e.g.  hair_color: auburn",
+            rows=2,
+        )
+        self.coverage = widgets.HTML()
+        self.create_button = widgets.Button(
+            description="Create character", button_style="primary", disabled=True, icon="check"
+        )
+        self.hint = widgets.HTML()
+        self.result = widgets.HTML()
+        self.form = widgets.VBox(
+            [
+                self.dropzone,
+                self.coverage,
+                self.name_input,
+                self.attributes_input,
+                widgets.HBox([self.create_button, self.hint]),
+            ]
+        )
+        super().__init__(children=[self.fallback, self.form], **kwargs)
+        self.add_class("aurous-uploader")
+        self.name = name
+        traitlets.link((self, "name"), (self.name_input, "value"))
+        self.observe(lambda _change: self._render(), names=["name"])
+        self.dropzone.observe(self._on_js_ready, names=["js_ready"])
+        self.create_button.on_click(self._on_create_click)
+        self._unsubscribe = self._flow.subscribe(self._on_flow_event)
+        self._render()
+
+    # -- public ------------------------------------------------------------------------------
+
+    @property
+    def flow(self) -> CharacterFlow:
+        """The :class:`~aurous_nb.flow.CharacterFlow` behind the cards."""
+        return self._flow
+
+    @property
+    def client(self) -> AurousClient:
+        """The API client this uploader uses."""
+        return self._client
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        """The cards as synced to the browser (metadata only)."""
+        return list(self.dropzone.cards)
+
+    def add(self, *paths: str | Path) -> None:
+        """Add local image files as if they had been dropped (useful in demos and scripts)."""
+        for path in paths:
+            p = Path(path)
+            card_id = f"local{len(self._cards)}x{id(p) & 0xFFFF:x}"
+            with self._lock:
+                if not self._accepting(p.name):
+                    continue
+                card = _Card(card_id, p.name, p.stat().st_size if p.exists() else 0)
+                card.state, card.path = "queued", p
+                self._cards[card_id] = card
+            self._pool.submit(self._add_to_flow, card)
+        self._render()
+
+    def remove(self, card_id: str) -> None:
+        """Remove one card (the × button): stops its transfer, drops its ref from the flow."""
+        with self._lock:
+            card = self._cards.pop(card_id, None)
+        self._spool.discard(card_id)
+        self.dropzone.reply({"type": "reject", "id": card_id})
+        if card is not None and card.ref is not None:
+            try:
+                self._flow.remove(card.ref)
+            except Exception as exc:  # the card is gone either way
+                log.debug("removing %s from the flow failed: %s", card.name, exc)
+        self._render()
+
+    def retry(self, card_id: str) -> None:
+        """Retry one failed card (the Retry button), on a worker thread."""
+        with self._lock:
+            card = self._cards.get(card_id)
+            if card is None or self.status != "idle":
+                return
+            if card.ref is not None and card.ref.state == "failed":
+                future: Future[None] = self._flow.retry(card.ref)
+                future.add_done_callback(lambda _f: self._render())
+            elif card.ref is None and card.retry_check and card.path is not None:
+                card.state, card.error, card.retry_check = "queued", "", False
+                self._pool.submit(self._add_to_flow, card)
+        self._render()
+
+    def create(self) -> None:
+        """Start creating the character (the Create button); returns at once.
+
+        The work runs on a worker thread; watch :attr:`status`, :attr:`error`
+        and :attr:`character`.
+        """
+        ok, why = self._readiness()
+        if not ok:
+            self.error = why
+            self._render()
+            return
+        try:
+            attributes = _parse_attributes(self.attributes_input.value)
+        except ValueError as exc:
+            self.error = str(exc)
+            self._render()
+            return
+        self.error = ""
+        self.status = "creating"
+        self.dropzone.disabled = True
+        self._render()
+        spawn("uploader-create", self._create_worker, self.name.strip(), attributes)
+
+    def close(self) -> None:
+        """Close the widgets, stop listening to the flow and delete the temporary files."""
+        if not hasattr(self, "_redraw"):  # __init__ failed half-way (called from __del__)
+            return
+        self._redraw.close()
+        self._unsubscribe()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._finalizer()
+        for child in (self.fallback, self.dropzone, self.form, self.result):
+            child.close()
+        super().close()
+
+    # -- browser messages (kernel thread: keep them short) ---------------------------------
+
+    def _on_browser_message(self, content: dict[str, Any], buffers: list[Any]) -> None:
+        kind = content.get("type")
+        card_id = str(content.get("id", ""))
+        try:
+            if kind == "begin":
+                self._begin(card_id, str(content.get("name") or "image"), int(content["size"]))
+            elif kind == "chunk":
+                self._chunk(card_id, int(content["offset"]), buffers[0] if buffers else b"")
+            elif kind == "end":
+                self._end(card_id)
+            elif kind == "abort":
+                self._fail(card_id, str(content.get("reason") or "the transfer was aborted"))
+            elif kind == "remove":
+                self.remove(card_id)
+            elif kind == "retry":
+                self.retry(card_id)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.debug("malformed uploader message %r: %s", kind, exc)
+
+    def _accepting(self, name: str) -> bool:
+        if self.status != "idle":
+            return False
+        if len(self._cards) >= MAX_REFS:
+            self.dropzone.notice = (
+                f"At most {MAX_REFS} reference images per character — {name} was not added."
+            )
+            return False
+        self.dropzone.notice = ""
+        return True
+
+    def _begin(self, card_id: str, name: str, size: int) -> None:
+        name = name[:255]
+        with self._lock:
+            if not self._accepting(name):
+                self.dropzone.reply({"type": "reject", "id": card_id})
+                self._render()
+                return
+            card = _Card(card_id, name, size)
+            try:
+                self._spool.begin(card_id, name, size)
+            except SpoolError as exc:
+                card.state, card.error = "failed", str(exc)
+                self.dropzone.reply({"type": "reject", "id": card_id})
+            self._cards.setdefault(card_id, card)
+        self._render()
+
+    def _chunk(self, card_id: str, offset: int, data: Any) -> None:
+        card = self._cards.get(card_id)
+        if card is None or card.state != "receiving":
+            self.dropzone.reply({"type": "reject", "id": card_id})
+            return
+        if offset == 0:
+            problem = _type_problem(card.name, bytes(memoryview(data)[:512]))
+            if problem:
+                self._fail(card_id, problem)
+                return
+        try:
+            transfer = self._spool.write(card_id, offset, data)
+        except SpoolError as exc:
+            self._fail(card_id, str(exc))
+            return
+        card.received = transfer.received
+        self.dropzone.reply({"type": "ack", "id": card_id, "received": transfer.received})
+        self._redraw.poke()
+
+    def _end(self, card_id: str) -> None:
+        card = self._cards.get(card_id)
+        if card is None or card.state != "receiving":
+            return
+        try:
+            transfer = self._spool.finish(card_id)
+        except SpoolError as exc:
+            self._fail(card_id, str(exc))
+            return
+        card.state, card.path, card.received = "queued", transfer.path, transfer.received
+        self.dropzone.reply({"type": "done", "id": card_id})
+        self._render()
+        self._pool.submit(self._add_to_flow, card)
+
+    def _fail(self, card_id: str, message: str) -> None:
+        card = self._cards.get(card_id)
+        self._spool.discard(card_id)
+        self.dropzone.reply({"type": "reject", "id": card_id})
+        if card is not None:
+            card.state, card.error, card.path = "failed", message, None
+        self._render()
+
+    # -- worker threads ----------------------------------------------------------------------
+
+    def _add_to_flow(self, card: _Card) -> None:
+        """Check the spooled file, add it to the flow and start its upload + classify."""
+        from ..errors import FlowError, ImageCheckError
+
+        try:
+            ref = self._flow.add(str(card.path), name=card.name)
+        except Exception as exc:  # FlowError (a 7th ref, or after create) or a bug
+            card.state, card.error = "failed", error_line(exc)
+            card.retry_check = not isinstance(exc, (ImageCheckError, FlowError))
+            self._render()
+            return
+        with self._lock:
+            removed = card.id not in self._cards
+            if not removed:
+                card.ref = ref
+                self._take_thumb(card)
+        if removed:
+            self._flow.remove(ref)
+            return
+        self._render()
+        if ref.state != "failed":
+            self._flow.prepare([ref]).add_done_callback(lambda _f: self._render())
+
+    def _create_worker(self, name: str, attributes: dict[str, Any] | None) -> None:
+        try:
+            self._flow.name = name
+            self._flow.attributes = attributes
+            character = self._flow.create()
+        except Exception as exc:
+            self.error = error_line(exc)
+            self.status = "idle"
+        else:
+            from ..display import character_html
+
+            self.character = character
+            self.result.value = (
+                f'<div class="aurous-result" data-character-id="{html.escape(character.id)}">'
+                f"{character_html(character)}</div>"
+            )
+            self.status = "created"
+            self.children = (self.result,)
+            self._finalizer()  # the tickets are consumed: the temporary files can go
+        finally:
+            self.dropzone.disabled = self.status != "idle"
+            self._render()
+
+    def _on_flow_event(self, event: FlowEvent) -> None:
+        if event.ref is not None:
+            card = self._card_of(event.ref)
+            if card is not None and not card.thumb:
+                self._take_thumb(card)
+        self._redraw.poke()
+
+    def _on_js_ready(self, change: dict[str, Any]) -> None:
+        self.fallback.layout.display = "none" if change["new"] else None
+
+    def _on_create_click(self, _button: widgets.Button) -> None:
+        self.create()
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def _card_of(self, ref: RefUpload) -> _Card | None:
+        for card in list(self._cards.values()):
+            if card.ref is ref:
+                return card
+        return None
+
+    def _take_thumb(self, card: _Card) -> None:
+        image = card.ref.image if card.ref is not None else None
+        if image is not None:
+            card.thumb = image.thumbnail_data_uri()
+
+    def _readiness(self) -> tuple[bool, str]:
+        cards = list(self._cards.values())
+        states = [_state_of(c) for c in cards]
+        failed = states.count("failed")
+        busy = sum(1 for c, s in zip(cards, states, strict=True) if s != "failed" and not _done(c))
+        if self.status == "creating":
+            return False, "Creating the character…"
+        if self.status == "created":
+            return False, "Created."
+        if not cards:
+            return False, "Add 1–6 reference images."
+        if failed:
+            return False, f"Remove or retry the failed image{'s' if failed > 1 else ''}."
+        if busy:
+            return False, f"Waiting for {busy} image{'s' if busy > 1 else ''}…"
+        if not self.name.strip():
+            return False, "Enter a name."
+        n = len(cards)
+        return True, f"{n} reference image{'s' if n > 1 else ''} ready."
+
+    def _render(self) -> None:
+        """Push cards, thumbnails, coverage and the Create state to the widgets."""
+        with self._render_lock:
+            with self._lock:
+                cards = list(self._cards.values())
+                payload = [_card_state(c) for c in cards]
+                thumbs = {c.id: c.thumb for c in cards if c.thumb}
+                ok, why = self._readiness()
+            if self.dropzone.thumbs != thumbs:
+                self.dropzone.thumbs = thumbs
+            if self.dropzone.cards != payload:
+                self.dropzone.cards = payload
+            self.coverage.value = _coverage_html(cards)
+            self.create_button.disabled = not ok
+            hint = error_html(self.error) if self.error else _hint_html(why)
+            if self.hint.value != hint:
+                self.hint.value = hint
+
+
+# -- pure helpers ------------------------------------------------------------------------------
+
+
+def _state_of(card: _Card) -> str:
+    return card.ref.state if card.ref is not None else card.state
+
+
+def _done(card: _Card) -> bool:
+    return card.ref is not None and bool(card.ref.done)
+
+
+def _card_state(card: _Card) -> dict[str, Any]:
+    """The synced dict for one card: metadata only, no image bytes."""
+    state = _state_of(card)
+    out: dict[str, Any] = {
+        "id": card.id,
+        "name": card.name,
+        "size": card.size,
+        "state": state,
+        "label": _LABELS.get(state, state),
+        "progress": _PROGRESS.get(state, 0.0),
+        "pose": None,
+        "confidence": None,
+        "expires_label": "",
+        "expires_at": 0,
+        "notice": "",
+        "error": card.error,
+        "retryable": card.retry_check,
+        "removable": True,
+    }
+    ref = card.ref
+    if ref is None:
+        if state == "receiving" and card.size:
+            out["progress"] = 0.25 * card.received / card.size
+            out["label"] = f"sending to the kernel {100 * card.received // card.size}%"
+        return out
+    if state == "uploading" and ref.total_bytes:
+        part = ref.bytes_sent / ref.total_bytes
+        out["progress"] = 0.35 + 0.55 * part
+        out["label"] = f"uploading {int(100 * part)}%"
+    if ref.classification is not None:
+        out["pose"] = ref.classification.pose
+        out["confidence"] = round(float(ref.classification.confidence), 3)
+    ticket = ref.ticket
+    if ticket is not None and state in ("minted", "uploading"):
+        out["expires_label"], out["expires_at"] = "upload URL", _ms(ticket.expires_at)
+    elif ticket is not None and state in ("uploaded", "classified"):
+        out["expires_label"], out["expires_at"] = "ticket", _ms(ticket.ticket_deadline)
+    if ref.notice:
+        out["notice"] = ref.notice
+    if state == "failed":
+        out["error"] = ref.error_message or "failed"
+        out["retryable"] = not _is_check_error(ref.error)
+        out["progress"] = 0.0
+    return out
+
+
+def _ms(when: Any) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _is_check_error(exc: BaseException | None) -> bool:
+    from ..errors import ImageCheckError
+
+    return isinstance(exc, ImageCheckError)
+
+
+def _type_problem(name: str, head: bytes) -> str:
+    """A one-line refusal when the first bytes are not JPEG/PNG/WebP, else ``""``."""
+    from ..images import ACCEPTED, sniff
+
+    kind = sniff(head)
+    if kind in ("jpeg", "png", "webp"):
+        return ""
+    if kind == "text":
+        what = "a text file, not an image"
+    elif kind is None:
+        what = "not a recognised image type"
+    else:
+        what = f"{kind.upper()} is not accepted"
+    return f"{name}: {what} — {ACCEPTED}"
+
+
+def _coverage_html(cards: list[_Card]) -> str:
+    refs = [c.ref for c in cards if c.ref is not None]
+    poses = {r.classification.pose for r in refs if r.classification is not None}
+    chips = "".join(
+        f'<span class="aurous-chip{" aurous-have" if p in poses else ""}">{p}</span>'
+        for p in COVERAGE
+    )
+    hints: list[str] = []
+    if refs:
+        try:
+            from ..display import coverage_hints
+
+            hints = list(coverage_hints(refs))
+        except Exception as exc:  # a hint is never worth breaking the widget
+            log.debug("coverage hints failed: %s", exc)
+    hint = f'<span class="aurous-hint">{html.escape("; ".join(hints))}</span>' if hints else ""
+    return (
+        f'<div class="aurous-coverage"><span class="aurous-hint">coverage</span>{chips}{hint}</div>'
+    )
+
+
+def _hint_html(text: str) -> str:
+    return f'<span class="aurous-hint">{html.escape(text)}</span>'
+
+
+def _format_attributes(attributes: Mapping[str, Any] | None) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in (attributes or {}).items())
+
+
+def _parse_attributes(text: str) -> dict[str, Any] | None:
+    """``key: value`` lines -> dict (integers become ints); ``None`` when empty.
+
+    Raises:
+        ValueError: a line without a colon, one line naming it.
+    """
+    out: dict[str, Any] = {}
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            raise ValueError(
+                f"attributes line {lineno}: {line[:60]!r} is not 'key: value' — fix or delete it"
+            )
+        value = value.strip()
+        out[key.strip()] = int(value) if value.isdigit() else value
+    return out or None

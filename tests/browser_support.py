@@ -1,0 +1,230 @@
+"""Helpers for the browser tests: a throwaway Jupyter server, Chromium, test images.
+
+The server (JupyterLab or Notebook 7) is started on 127.0.0.1 with ``--port=0``
+(the OS picks the port; it is read back from the server's runtime file), a
+random token and private config/runtime/settings directories, so nothing from
+the developer's own Jupyter setup leaks in. ``stop()`` shuts it down through
+the REST API, then by signal, and kills kernels it leaves behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+# JupyterLab asks about news and update checks in a toast on first start; say no up front.
+_LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+@dataclass
+class JupyterServer:
+    """A running ``jupyter lab`` / ``jupyter notebook`` process."""
+
+    kind: str
+    proc: subprocess.Popen[bytes]
+    base_url: str
+    token: str
+    root: Path
+    log_path: Path
+    children: list[int] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        """``path`` (e.g. ``"lab/tree/x.ipynb"``) on this server, with the token."""
+        sep = "&" if "?" in path else "?"
+        return f"{self.base_url}{path.lstrip('/')}{sep}token={self.token}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Shut down: REST shutdown, then SIGTERM/SIGKILL to its process group, then orphans."""
+        kids = _descendants(self.proc.pid)
+        if self.proc.poll() is None:
+            try:
+                request = urllib.request.Request(self.url("api/shutdown"), method="POST", data=b"")
+                urllib.request.urlopen(request, timeout=5).close()
+            except (OSError, urllib.error.URLError):
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    _signal_group(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(timeout=5)
+        # kernels run in sessions of their own; make sure none outlives the test
+        for pid in kids:
+            _kill_pid(pid)
+
+
+def start_jupyter(kind: str, root: Path, state: Path, timeout: float = 90.0) -> JupyterServer:
+    """Start ``jupyter lab`` (kind ``"lab"``) or ``jupyter notebook`` (``"notebook"``).
+
+    Args:
+        kind: ``"lab"`` or ``"notebook"``.
+        root: the server's root directory (notebooks go here).
+        state: a private directory for config, runtime files, settings and the log.
+        timeout: seconds to wait for the server to answer.
+    """
+    token = secrets.token_hex(16)
+    dirs = {name: state / name for name in ("config", "data", "runtime", "settings", "ws", "ipy")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    for rel, value in _LAB_SETTINGS.items():
+        path = dirs["settings"] / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    env = dict(os.environ)
+    env.update(
+        JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        JUPYTER_DATA_DIR=str(dirs["data"]),
+        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+        JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+        JUPYTERLAB_WORKSPACES_DIR=str(dirs["ws"]),
+        IPYTHONDIR=str(dirs["ipy"]),
+        JUPYTER_PLATFORM_DIRS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("JUPYTER_TOKEN", None)
+    module = {"lab": "jupyterlab", "notebook": "notebook"}[kind]
+    cmd = [
+        sys.executable,
+        "-m",
+        module,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=0",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.open_browser=False",
+    ]
+    log_path = state / f"{kind}-server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - the child process owns it
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    log.close()
+    server = JupyterServer(kind, proc, "", token, root, log_path)
+    deadline = time.monotonic() + timeout
+    info_file = dirs["runtime"] / f"jpserver-{proc.pid}.json"
+    try:
+        while not info_file.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{kind} server did not start:\n{server.log()}")
+            time.sleep(0.1)
+        info: dict[str, object] = {}
+        while not info.get("port"):
+            try:
+                info = json.loads(info_file.read_text() or "{}")
+            except json.JSONDecodeError:  # half-written
+                time.sleep(0.05)
+        server.base_url = f"http://127.0.0.1:{info['port']}{info.get('base_url') or '/'}"
+        while True:
+            try:
+                urllib.request.urlopen(server.url("api/status"), timeout=5).close()
+                break
+            except (OSError, urllib.error.URLError):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{kind} server did not answer:\n{server.log()}") from None
+                time.sleep(0.2)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with ipykernel
+        return []
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# -- test images ---------------------------------------------------------------------------------
+
+
+def make_reference_images(directory: Path, names_and_sizes: list[tuple[str, int]]) -> list[Path]:
+    """Write large reference images: the bundled sample drawings, scaled up, with noise.
+
+    The noise makes the files big (several MB, as phone photos are) while the
+    thumbnails, which average it away, still look like the drawing.
+
+    Args:
+        directory: where to write.
+        names_and_sizes: ``(filename, approximate bytes)``; the filename's extension picks
+            the format (jpg, png, webp) and its pose word picks the drawing.
+    """
+    from PIL import Image, ImageChops
+
+    from aurous_nb import samples
+
+    drawings = {p.stem: p for p in samples.paths()}
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    rng = random.Random(1234)
+    for name, target in names_and_sizes:
+        pose = next((p for p in drawings if p in name), "front")
+        base = Image.open(drawings[pose]).convert("RGB")
+        ext = name.rsplit(".", 1)[-1].lower()
+        # bytes per pixel of this noisy content, measured (JPEG/WebP at quality 95)
+        per_px = {"jpg": 0.76, "jpeg": 0.76, "png": 1.77, "webp": 0.71}[ext]
+        pixels = target / per_px
+        scale = (pixels / (base.width * base.height)) ** 0.5
+        size = (int(base.width * scale), int(base.height * scale))
+        big = base.resize(size, Image.Resampling.BICUBIC)
+        noise = Image.frombytes("L", size, rng.randbytes(size[0] * size[1]))
+        noise = noise.point(lambda v: 128 + (v - 128) // 2).convert("RGB")
+        big = ImageChops.add(big, noise, scale=1.0, offset=-128)
+        path = directory / name
+        fmt = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[ext]
+        options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {"compress_level": 1}
+        big.save(path, fmt, **options)
+        out.append(path)
+    return out
