@@ -8,7 +8,6 @@ under ``/storage/<character_id>/<ref_id>.<ext>`` (token URL). Handlers live in
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import time
@@ -21,13 +20,13 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import characters, uploads
+from . import characters, hosts, uploads
 from .apierror import ApiError
 from .buckets import Verdict
 from .clock import iso, ulid
 from .faults import FAULT_CODES, FaultRule, Faults
+from .hosts import json_response
 from .idempotency import KEY_HEADERS, Cached, fingerprint, validate_key
-from .render import render_ref
 from .reqlog import HeaderDict, RecordedRequest, RequestLog
 from .state import CURRENT_VERSION, KNOWN_VERSIONS, SandboxState
 
@@ -140,14 +139,6 @@ def _balance(state: SandboxState, team_id: str) -> dict[str, Any]:
     }
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-    response = Response(data, status=status, mimetype="application/json" if data else None)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
 class SandboxApp:
     """The WSGI callable. Unexpected handler exceptions become 500s and are kept in
     :attr:`handler_errors` so the test that caused them can fail loudly."""
@@ -200,14 +191,14 @@ class SandboxApp:
                 _sleep(latency)
                 if decision.rule.drop:
                     record()  # before the client can notice the drop
-                    _drop(environ)
+                    _drop(request)
                 response = self._fault_response(route or "", request, decision.rule)
             elif route == "upload":
                 _sleep(latency)
-                response, body_size = self._upload(request, args["upload_id"])
+                response, body_size = hosts.upload(self.state, request, args["upload_id"])
             elif route == "storage":
                 _sleep(latency)
-                response = self._storage(request, args["char_id"], args["filename"])
+                response = hosts.storage(self.state, request, args["char_id"], args["filename"])
             else:
                 response, body_size = self._api(request, route, args, latency)
         finally:
@@ -277,10 +268,11 @@ class SandboxApp:
             idem_key = next((request.headers[h] for h in KEY_HEADERS if h in request.headers), None)
             if idem_key is not None and request.method == "POST":
                 validate_key(idem_key)
-                idem_scope = (team_id, f"{request.method} {request.path}", idem_key)
-                cached = state.idempotency.claim(idem_scope, fingerprint(raw), state.now())
-                if cached is not None:
-                    idem_scope = None  # a replay does not own the key
+                scope = (team_id, f"{request.method} {request.path}", idem_key)
+                cached = state.idempotency.claim(scope, fingerprint(raw), state.now())
+                if cached is None:
+                    idem_scope = scope  # this request owns the key until it finishes
+                else:
                     _sleep(latency)
                     headers = self._api_headers(rid, version, verdict)
                     headers["Aurous-Idempotent-Replayed"] = "true"
@@ -291,7 +283,7 @@ class SandboxApp:
             slept = True
             ctx = Ctx(team_id, raw, args, dict(request.args.items()), _base_url(request), version)
             status, body = HANDLERS[route](state, ctx)
-            response = _json(status, body, self._api_headers(rid, version, verdict))
+            response = json_response(status, body, self._api_headers(rid, version, verdict))
         except ApiError as err:
             if not slept:
                 _sleep(latency)
@@ -303,14 +295,14 @@ class SandboxApp:
             if err.status == 429:
                 headers["Retry-After"] = str(verdict.retry_after)
                 headers["X-RateLimit-Remaining"] = "0"
-            response = _json(err.status, err.body(rid), headers)
+            response = json_response(err.status, err.body(rid), headers)
         except Exception:  # a sandbox bug: answer 500 and keep the traceback for the test
             self.handler_errors.append(traceback.format_exc())
             if verdict is None:
                 with state.lock:
                     verdict = state.buckets.peek(team_id, bucket, state.now())
             bug = ApiError(500, "internal_error", "Sandbox bug; see Sandbox.handler_errors.")
-            response = _json(500, bug.body(rid), self._api_headers(rid, version, verdict))
+            response = json_response(500, bug.body(rid), self._api_headers(rid, version, verdict))
         finally:
             if idem_scope is not None:
                 result = None
@@ -329,7 +321,7 @@ class SandboxApp:
             extra["Retry-After"] = str(1 if retry_after is None else retry_after)
         if route in ("upload", "storage"):
             err = ApiError(status, code, f"Injected fault on {route}.", headers=extra)
-            return _json(status, err.body(doc_url=False), err.headers)
+            return json_response(status, err.body(doc_url=False), err.headers)
         state = self.state
         bucket = BUCKETS.get(route, "default_get")
         team_id = None
@@ -348,79 +340,9 @@ class SandboxApp:
             headers["X-RateLimit-Remaining"] = "0"
             message = f"Rate limit exceeded for {bucket}. Retry after {extra['Retry-After']}s."
         headers.update(extra)
-        return _json(status, ApiError(status, code, message).body(rid), headers)
+        return json_response(status, ApiError(status, code, message).body(rid), headers)
 
     # -- upload host and storage --------------------------------------------------------
-
-    def _upload(self, request: Request, upload_id: str) -> tuple[Response, int]:
-        """``PUT /_upload/<id>``: §14 rows 1–7. Reads at most the size limit into memory."""
-        state = self.state
-        size = 0
-        try:
-            ticket = uploads.check_put(
-                state,
-                upload_id,
-                {k: request.args.getlist(k) for k in request.args},
-                request.headers.get("Content-Type"),
-                request.content_length,
-            )
-            limit = state.options.max_upload_bytes
-            chunks: list[bytes] = []
-            while True:
-                chunk = request.stream.read(min(1 << 16, limit + 1 - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    raise uploads.too_large(state)
-            etag = uploads.store_put(state, ticket, b"".join(chunks))
-            response = Response(b"", status=200)
-            del response.headers["Content-Type"]
-            response.headers["ETag"] = etag
-        except ApiError as err:
-            response = _json(err.status, err.body(doc_url=False), err.headers)
-        return response, size
-
-    def _storage(self, request: Request, char_id: str, filename: str) -> Response:
-        """``GET /storage/<char>/<ref>.<ext>?expires=&token=``: the ref bytes."""
-        state = self.state
-        ref_id = filename.rsplit(".", 1)[0]
-        rid = "req_" + ulid(state.now())
-        try:
-            try:
-                expires = int(request.args.get("expires", ""))
-            except ValueError:
-                raise ApiError(
-                    403, "signature_invalid", "The storage URL token is invalid."
-                ) from None
-            token = request.args.get("token", "")
-            if not state.signer.verify("storage", f"{char_id}/{ref_id}", expires, token):
-                raise ApiError(403, "signature_invalid", "The storage URL token is invalid.")
-            if state.now() > expires:
-                raise ApiError(
-                    410, "output_expired", "The ref URL expired; fetch the character again."
-                )
-            with state.lock:
-                char = state.characters.get(char_id)
-                ref = None
-                if char is not None and char.status != "deleted":
-                    ref = next((r for r in char.refs if r.id == ref_id), None)
-                if char is None or ref is None:
-                    raise ApiError(404, "resource_not_found", f"No such ref: {filename!r}.")
-                data, name, attrs = ref.data, char.name, char.attributes
-                pose, variant, content_type = ref.pose, ref.variant, ref.content_type
-            if data is None:
-                data = render_ref(name, attrs, pose, variant)
-                with state.lock:
-                    if ref.id == ref_id and ref.data is None:
-                        ref.data = data
-            response = Response(data, status=200, mimetype=content_type)
-            response.headers["Aurous-Request-Id"] = rid
-            response.headers["Cache-Control"] = "private, max-age=3600"
-        except ApiError as err:
-            response = _json(err.status, err.body(rid), {"Aurous-Request-Id": rid})
-        return response
 
 
 def _base_url(request: Request) -> str:
@@ -442,9 +364,15 @@ def _sleep(seconds: float) -> None:
         time.sleep(seconds)
 
 
-def _drop(environ: dict[str, Any]) -> None:
-    """Close the connection without sending a byte, then unwind the handler."""
-    sock = environ.get("werkzeug.socket")
+def _drop(request: Request) -> None:
+    """Close the connection without sending a byte, then unwind the handler.
+
+    The body is read first: werkzeug would otherwise parse leftover body bytes as the
+    next request on this (keep-alive) connection.
+    """
+    while request.stream.read(1 << 16):
+        pass
+    sock = request.environ.get("werkzeug.socket")
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)

@@ -54,6 +54,7 @@ class TokenBucket:
         self.rate = float(per_minute) / 60.0  # tokens per second
         self.tokens = float(burst)
         self.stamp = now
+        self.taken = 0  # tokens granted so far (statistics and tests)
 
     def _refill(self, now: float) -> None:
         if now > self.stamp:
@@ -76,6 +77,7 @@ class TokenBucket:
         self._refill(now)
         if self.tokens >= 1.0 - 1e-9:
             self.tokens = max(0.0, self.tokens - 1.0)
+            self.taken += 1
             return self._verdict(True, now)
         return self._verdict(False, now)
 
@@ -106,13 +108,18 @@ class BucketSet:
             bucket = self._buckets[(team_id, name)] = TokenBucket(burst, per_minute, now)
         return bucket
 
+    def taken(self) -> dict[tuple[str, str], int]:
+        """Tokens granted so far per ``(team_id, bucket)``."""
+        return {key: bucket.taken for key, bucket in self._buckets.items()}
+
     def take(self, team_id: str, name: str, now: float) -> Verdict:
         """Take a token from the team's bucket ``name``."""
         return self._bucket(team_id, name, now).take(now)
 
     def peek(self, team_id: str | None, name: str, now: float) -> Verdict:
         """Headers for a response that spends no token (a full bucket when no team is known)."""
-        if team_id is None:
+        bucket = None if team_id is None else self._buckets.get((team_id, name))
+        if bucket is None:  # an untouched bucket is full; peeking does not create it
             burst, _ = self.config[name]
             return Verdict(True, burst, burst, math.ceil(now), 0)
-        return self._bucket(team_id, name, now).peek(now)
+        return bucket.peek(now)

@@ -109,6 +109,11 @@ class IdempotencyStore:
             elif scope in self._entries:
                 self._entries[scope].result = result
 
+    def __len__(self) -> int:
+        """Keys held (in flight or cached, expired ones included until reused)."""
+        with self._lock:
+            return len(self._entries)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
