@@ -19,7 +19,7 @@ from ._live import LiveView, frontend_mode
 from ._magic_common import AurousMagicError
 from ._magic_key import SCOPE_FIX
 from .cellbody import CellBody, CellBodyError, RefSpec, fetch_url, parse_cell_body
-from .errors import AurousError, MissingScopeError
+from .errors import AurousError, AuthenticationError, MissingScopeError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import AurousClient
@@ -63,9 +63,13 @@ class _CharacterRun:
 
     def explain(self, exc: BaseException) -> str:
         """One line for ``exc``, with what to do."""
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        if isinstance(exc, MissingScopeError):
-            return f"{text} — {SCOPE_FIX}"
+        for cause in _causes(exc):
+            # the same key problem on every ref: say it once, with the fix
+            if isinstance(cause, MissingScopeError):
+                return f"{_one_line(cause)} — {SCOPE_FIX}"
+            if isinstance(cause, AuthenticationError):
+                return f"{_one_line(cause)} — set a valid key with %aurous_key"
+        text = _one_line(exc)
         return f"{text} — {RESUME_HINT}" if self.resumable else text
 
     def store(self, value: Any) -> None:
@@ -189,7 +193,7 @@ class _CharacterRun:
             future = flow.start()
             while True:
                 try:
-                    character = future.result(timeout=view.interval)
+                    character = future.result(timeout=0.05)
                     break
                 except cf.TimeoutError:
                     if changed.is_set():
@@ -199,7 +203,8 @@ class _CharacterRun:
             flow.cancel()
             if future is not None:
                 _settle(future)  # let the flow record "cancelled" so the output says so
-            self.store(flow)
+            # a create already in flight may still have made the character: hand it over
+            self.store(flow.character or flow)
             view.refresh(force=True)
             raise
         except BaseException:
@@ -324,6 +329,19 @@ class _CharacterRun:
         view.refresh(force=True)
         self.store(character)
         return character
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__
+    return chain
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _settle(future: cf.Future[Any]) -> None:

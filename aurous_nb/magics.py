@@ -57,9 +57,9 @@ class AurousMagics(Magics):
     timeout = Float(30.0, help="Seconds per HTTP request.").tag(config=True)
     max_retries = Int(4, help="Retries of a failed request (429, 5xx, dropped).").tag(config=True)
     thumbnail_size = Int(
-        96,
-        help="Size in px the ref thumbnails are shown at in the live display (the thumbnails "
-        "saved in outputs are at most 256 px).",
+        0,
+        help="Largest size in px of the ref thumbnails in the live display; 0 keeps the "
+        "display's own size (the thumbnails saved in outputs are at most 256 px).",
     ).tag(config=True)
     update_interval = Float(
         0.1, help="Shortest time in seconds between two updates of the live display."
