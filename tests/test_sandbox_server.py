@@ -147,3 +147,22 @@ def test_cli_rejects_bad_key():
         timeout=60,
     )
     assert out.returncode == 2 and "api_key" in out.stderr
+
+
+def test_keep_alive_session_survives_unread_bodies_and_errors(aurous_sandbox, make_image):
+    h = {"X-Api-Key": aurous_sandbox.api_key}
+    body = {"filename": "a.png", "extension": "png", "content_type": "image/png"}
+    with requests.Session() as s:
+        ticket = s.post(
+            aurous_sandbox.url + "/v1/characters/uploads/init", json=body, headers=h
+        ).json()
+        forged = ticket["upload_url"].replace("signature=", "signature=00")
+        assert s.put(forged, data=b"x" * 200_000, timeout=10).status_code == 403  # body unread
+        r = s.put(ticket["upload_url"], data=make_image(), headers=ticket["upload_headers"])
+        assert r.status_code == 200
+        assert s.get(aurous_sandbox.url + "/v1/team", headers=h).status_code == 200
+        aurous_sandbox.inject("team", drop=True)
+        with pytest.raises(requests.ConnectionError):
+            s.get(aurous_sandbox.url + "/v1/team", headers=h)
+        assert s.get(aurous_sandbox.url + "/v1/team", headers=h).status_code == 200
+    assert [q.status for q in aurous_sandbox.requests] == [200, 403, 200, 200, None, 200]

@@ -96,13 +96,10 @@ class Sandbox:
         """Bind and serve on a daemon thread. Returns ``self``."""
         if self._server is not None:
             return self
-        from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+        from werkzeug.serving import ThreadedWSGIServer
 
         from .app import SandboxApp
-
-        class _Handler(WSGIRequestHandler):
-            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-                """Quiet: the sandbox keeps its own request log."""
+        from .handler import KeepAliveHandler
 
         class _Server(ThreadedWSGIServer):
             request_queue_size = 512  # 200+ simultaneous connects must not be refused
@@ -114,7 +111,7 @@ class Sandbox:
                 self.host,
             )
         self._app = SandboxApp(self.state, self.faults, self.log)
-        self._server = _Server(self.host, self.port, self._app, handler=_Handler)
+        self._server = _Server(self.host, self.port, self._app, handler=KeepAliveHandler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
