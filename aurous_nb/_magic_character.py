@@ -286,7 +286,9 @@ class _CharacterRun:
 
         view = self.view(
             lambda: character_html(current["character"]) + note_html(),
-            lambda: character_text(current["character"]) + f"\n  {current['note']}",
+            lambda: "\n  ".join(
+                filter(None, [character_text(current["character"]), current["note"]])
+            ),
         )
 
         def sleep(seconds: float) -> None:

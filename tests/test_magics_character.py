@@ -350,6 +350,28 @@ def test_generate_shows_status_while_synthesizing(ip: TestingShell, keyed: Sandb
     assert all(o.update for o in cap.outputs[1:])
 
 
+def test_generate_interrupt_then_resume(ip: TestingShell, keyed: Sandbox) -> None:
+    keyed.configure(synth_seconds=3600)
+
+    def interrupt_after_first_poll() -> None:
+        deadline = time.monotonic() + 10
+        while "get" not in routes(keyed) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    main = threading.main_thread().ident
+    assert main is not None
+    threading.Thread(target=interrupt_after_first_poll, daemon=True).start()
+    with pytest.raises(AurousMagicError, match="interrupted — re-run the cell to resume"):
+        ip.run_cell('%%aurous_character "Sirius" --generate --out sirius\nage: 7')
+    pending = ip.user_ns["sirius"]
+    assert isinstance(pending, Character) and pending.status == "synthesizing"
+    keyed.advance(3600)  # the sandbox clock: synthesis is over
+    result = ip.run_cell('%%aurous_character "Sirius" --generate --save --out sirius\nage: 7')
+    assert result.result.id == pending.id and result.result.status == "ready"
+    assert routes(keyed).count("create") == 1
+
+
 def test_generate_failure(ip: TestingShell, keyed: Sandbox) -> None:
     keyed.configure(synth_failure_rate=1.0)
     with pytest.raises(AurousMagicError) as info:
