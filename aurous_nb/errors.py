@@ -66,6 +66,7 @@ __all__ = [
     "RateLimitError",
     "InternalServerError",
     "error_class_for",
+    "get_header",
     "make_status_error",
     "parse_retry_after",
 ]
@@ -332,7 +333,7 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
     if not headers:
         return None
-    raw = _header(headers, "Retry-After")
+    raw = get_header(headers, "Retry-After")
     if raw is None:
         return None
     raw = raw.strip()
@@ -349,7 +350,8 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
     return max(0.0, parsed.timestamp() - (time.time() if now is None else now))
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def get_header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup in any mapping."""
     value = headers.get(name)
     if value is not None:
         return value
@@ -418,7 +420,9 @@ def make_status_error(
             message += f" with a non-JSON body: {snippet}"
         elif decoded is None:
             message += " with an empty body"
-    request_id = _str_or_none(envelope.get("request_id")) or _header(headers, "Aurous-Request-Id")
+    request_id = _str_or_none(envelope.get("request_id")) or get_header(
+        headers, "Aurous-Request-Id"
+    )
     cls = error_class_for(status, code)
     return cls(
         message,

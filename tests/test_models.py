@@ -36,6 +36,7 @@ def test_parse_timestamp_forms() -> None:
     )
     assert parse_timestamp(want.timestamp()) == want
     assert parse_timestamp(datetime(2026, 5, 8, 10)) == want
+    bad: object
     for bad in (None, "", "yesterday", "2026-13-40T10:00:00Z", [], True):
         assert parse_timestamp(bad) is None
     assert parse_timestamp("2026-05-08T10:00:00Z").tzinfo is UTC  # type: ignore[union-attr]
