@@ -306,7 +306,6 @@ def test_wait_for_character_polls_with_backoff(client: AurousClient, sandbox: Sa
 
 
 def test_create_character_from_files(client: AurousClient, sandbox: Sandbox) -> None:
-    pytest.importorskip("aurous_nb.flow")
     files = [SAMPLES / "front.png", SAMPLES / "side.png", SAMPLES / "back.png"]
     char = client.create_character_from_files("From files", files)
     assert char.status == "ready" and char.poses == ("front", "side", "back")
@@ -465,13 +464,10 @@ def test_create_whose_response_was_lost_makes_one_character(sandbox: Sandbox) ->
     with make_client(sandbox, timeout=0.25, max_retries=8, retry_policy=patient) as c:
         char = c.create_character("Lost", upload_ids=ids)
     creates = routes(sandbox, "create")
+    print("create attempts:", [(r.status, r.fault) for r in creates])
     assert len(creates) >= 2
     assert len({r.headers["Idempotency-Key"] for r in creates}) == 1
-    deadline = time.monotonic() + 5
-    while len(routes(sandbox, "create")) and any(r.status is None for r in creates):
-        if time.monotonic() > deadline:  # pragma: no cover
-            break
-        time.sleep(0.05)
+    assert 409 in [r.status for r in creates]  # the retry met the original still running
     assert [c.id for c in characters_of(sandbox)] == [char.id]
 
 
