@@ -201,7 +201,10 @@ class Transport:
     ) -> APIConnectionError:
         # requests exceptions keep the prepared request, whose headers hold the key.
         exc.request = None
-        where = f"{method} {safe_url(url)}"
+        if exc.response is not None:
+            exc.response.request = None  # type: ignore[assignment]
+        url = safe_url(url)  # an upload URL's query is its signature
+        where = f"{method} {url}"
         detail = self._scrub(safe_url(str(exc)))[:300]
         if isinstance(exc, requests.Timeout):
             return APITimeoutError(

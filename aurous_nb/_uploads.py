@@ -98,7 +98,7 @@ class UploadMethods:
 
     def upload(
         self,
-        data_or_path: bytes | str | os.PathLike[str] | IO[bytes],
+        data_or_path: bytes | bytearray | str | os.PathLike[str] | IO[bytes],
         *,
         filename: str | None = None,
         content_type: str | None = None,
@@ -112,6 +112,8 @@ class UploadMethods:
             content_type: ``image/jpeg|png|webp`` (default: from the file name's extension).
             on_progress: called as ``on_progress(bytes_sent, total)``.
         """
+        if isinstance(data_or_path, (bytearray, memoryview)):
+            data_or_path = bytes(data_or_path)
         if isinstance(data_or_path, (str, os.PathLike)):
             path = Path(data_or_path)
             with path.open("rb") as fh:
@@ -139,8 +141,8 @@ class UploadMethods:
         filename = filename or f"image.{extension}"
         data = data_or_path
         start = None
-        if not isinstance(data, bytes):
-            start = data.tell() if data.seekable() else None
+        if not isinstance(data, bytes) and getattr(data, "seekable", lambda: False)():
+            start = data.tell()
         ticket = self.init_upload(filename, extension, content_type)
         try:
             self.put_upload(ticket, data, on_progress=on_progress)

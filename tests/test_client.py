@@ -230,6 +230,7 @@ def test_put_file_objects(client: AurousClient, sandbox: Sandbox, tmp_path: Path
     assert client.upload(path).upload_id.startswith("upl_")
     with path.open("rb") as fh:
         client.upload(fh, filename="x.png")
+    assert client.upload(bytearray(data), content_type="image/png").upload_id
     with pytest.raises(ValueError):
         client.upload(data)  # neither filename nor content_type
 
