@@ -10,6 +10,7 @@ import queue
 import re
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,46 +115,105 @@ def test_notebook_end_to_end(
     assert size < 250_000
 
 
-def test_password_prompt_in_a_real_kernel(tmp_path: Path, aurous_sandbox: Sandbox) -> None:
-    key = aurous_sandbox.api_key
-    km, kc = start_new_kernel(kernel_name="python3", env=kernel_env(tmp_path))
+class Kernel:
+    """A real ipykernel driven over its channels, as a frontend would."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.km, self.kc = start_new_kernel(kernel_name="python3", env=kernel_env(tmp_path))
+
+    def send(self, code: str, *, stdin: bool = False) -> str:
+        return self.kc.execute(code, allow_stdin=stdin)
+
+    def answer(self, text: str) -> dict[str, Any]:
+        """Answer the kernel's next input request; returns the request's content."""
+        request = self.kc.get_stdin_msg(timeout=20)
+        assert request["msg_type"] == "input_request"
+        self.kc.input(text)
+        return request["content"]
+
+    def collect(self, msg_id: str) -> tuple[dict[str, Any], str]:
+        """The execute reply and everything shown on iopub, as text."""
+        shown = []
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=30)
+            except queue.Empty:
+                raise AssertionError("the kernel did not finish the cell") from None
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+            shown.append(msg["content"])
+        while True:
+            reply = self.kc.get_shell_msg(timeout=30)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"], json.dumps(shown, ensure_ascii=False)
+
+    def run(self, code: str) -> tuple[dict[str, Any], str]:
+        return self.collect(self.send(code))
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    k = Kernel(tmp_path_factory.mktemp("kernel"))
     try:
-
-        def run(code: str, *, answer: str | None = None) -> tuple[dict[str, Any], list[Any]]:
-            msg_id = kc.execute(code, allow_stdin=answer is not None)
-            if answer is not None:
-                request = kc.get_stdin_msg(timeout=20)
-                assert request["msg_type"] == "input_request"
-                assert request["content"]["password"] is True
-                kc.input(answer)
-            outputs = []
-            while True:
-                try:
-                    msg = kc.get_iopub_msg(timeout=20)
-                except queue.Empty:
-                    raise AssertionError(f"no reply to {code!r}") from None
-                if msg["parent_header"].get("msg_id") != msg_id:
-                    continue
-                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                    break
-                outputs.append(msg)
-            reply = kc.get_shell_msg(timeout=20)
-            return reply["content"], outputs
-
-        run("%load_ext aurous_nb")
-        run(f"%config AurousMagics.base_url = {aurous_sandbox.url!r}")
-        reply, outputs = run("%aurous_key", answer=key)
-        assert reply["status"] == "ok"
-        shown = json.dumps([o["content"] for o in outputs], ensure_ascii=False)
-        assert f"key {key[:14]}… OK" in shown and key not in shown
-        reply, outputs = run("%aurous_key --status\n_ih[-1]")
-        assert key not in json.dumps([o["content"] for o in outputs], ensure_ascii=False)
-        # no stdin on this request (like nbclient): a one-line error, at once
-        reply, outputs = run("%aurous_key")
-        assert reply["status"] == "error" and len(reply["traceback"]) == 1
-        run("get_ipython().history_manager.writeout_cache()")
+        yield k
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-    assert "%aurous_key" in history_db_text(tmp_path)
-    assert key not in history_db_text(tmp_path)
+        k.close()
+
+
+def test_password_prompt_in_a_real_kernel(kernel: Kernel, aurous_sandbox: Sandbox) -> None:
+    key = aurous_sandbox.api_key
+    kernel.run("%reload_ext aurous_nb")
+    kernel.run(f"%config AurousMagics.base_url = {aurous_sandbox.url!r}")
+    msg_id = kernel.send("%aurous_key", stdin=True)
+    assert kernel.answer(key)["password"] is True
+    reply, shown = kernel.collect(msg_id)
+    assert reply["status"] == "ok"
+    assert f"key {key[:14]}… OK" in shown and key not in shown
+    reply, shown = kernel.run("%aurous_key --status\n_ih[-1]")
+    assert key not in shown
+    # no stdin on this request (like nbclient): a one-line error, at once
+    reply, shown = kernel.run("%aurous_key")
+    assert reply["status"] == "error" and len(reply["traceback"]) == 1
+    assert "cannot prompt" in reply["traceback"][0]
+    kernel.run("get_ipython().history_manager.writeout_cache()")
+    history = history_db_text(kernel.tmp_path)
+    assert "%aurous_key" in history and key not in history
+
+
+def test_kernel_interrupt_then_resume(kernel: Kernel, aurous_sandbox: Sandbox) -> None:
+    kernel.run("%reload_ext aurous_nb")
+    kernel.run(f"%config AurousMagics.base_url = {aurous_sandbox.url!r}")
+    msg_id = kernel.send("%aurous_key", stdin=True)
+    kernel.answer(aurous_sandbox.api_key)
+    assert kernel.collect(msg_id)[0]["status"] == "ok"
+    kernel.run("from aurous_nb import samples; paths = samples.paths()")
+    aurous_sandbox.inject("classify", latency_ms=1500, times=None)
+    cell = '%%aurous_character "Vega" --out vega\n{paths}'
+
+    msg_id = kernel.send(cell)
+    deadline = time.monotonic() + 20
+    while [r.route for r in aurous_sandbox.requests].count("upload") < 4:
+        assert time.monotonic() < deadline, "the flow never uploaded"
+        time.sleep(0.02)
+    time.sleep(0.1)  # the four classify requests are in flight (1.5 s each)
+    kernel.km.interrupt_kernel()  # SIGINT, as the notebook's stop button sends
+    reply, _ = kernel.collect(msg_id)
+    assert reply["status"] == "error"
+    assert reply["traceback"] == [
+        "KeyboardInterrupt: interrupted — re-run the cell to resume (finished uploads are kept)"
+    ]
+
+    aurous_sandbox.clear_faults()
+    aurous_sandbox.clear_log()
+    reply, shown = kernel.run(cell)
+    assert reply["status"] == "ok" and "ready" in shown
+    routes = [r.route for r in aurous_sandbox.requests]
+    assert "init" not in routes and "upload" not in routes  # finished uploads were kept
+    assert routes.count("create") == 1
