@@ -401,3 +401,51 @@ def test_reset_keeps_identity_and_forgets_state(sandbox_api, aurous_sandbox):
     assert sandbox_api.get(CHARS).json()["data"] == []
     assert sandbox_api.get(CHARS).headers["X-RateLimit-Limit"] == "240"
     assert sandbox_api.get("/v1/team", key=extra).status_code == 401
+
+
+def test_error_types_follow_row_26(sandbox_api, aurous_sandbox, make_image):
+    """§14 row 26, in one place: the envelope ``type`` of every character-surface code."""
+    seen: dict[str, tuple[int, str]] = {}
+
+    def note(r: requests.Response) -> None:
+        err = _error(r)
+        seen[err["code"]] = (r.status_code, err["type"])
+
+    aurous_sandbox.configure(synth_seconds=60)
+    busy = sandbox_api.synthesize()
+    note(sandbox_api.post(f"{CHARS}/{busy['id']}/save"))  # invalid_request_error
+    aurous_sandbox.configure(synth_seconds=0)
+    done = sandbox_api.synthesize()
+    aurous_sandbox.set_credits(0)
+    note(sandbox_api.post(f"{CHARS}/{done['id']}/resynthesize"))  # insufficient_credits
+    note(sandbox_api.post(CHARS, json={"name": "x", "generate": True, "attributes": {}}))
+    note(sandbox_api.post(CHARS, json={"name": "x", "upload_ids": ["upl_nope"]}))
+    note(sandbox_api.post(CHARS, json={"name": "x"}))  # parameter_invalid_combination
+    note(sandbox_api.post("/v1/characters/uploads/init", key=aurous_sandbox.add_key(scope="read")))
+    ticket = sandbox_api.init()
+    note(requests.put(ticket["upload_url"] + "0", data=b"x", timeout=10))  # signature_invalid
+    note(sandbox_api.put(ticket, b""))  # empty_body
+    note(sandbox_api.put(ticket, b"x", headers={"Content-Type": "image/webp"}))
+    aurous_sandbox.configure(max_upload_bytes=10)
+    note(sandbox_api.put(ticket, b"x" * 11))  # payload_too_large
+    aurous_sandbox.configure(max_upload_bytes=10 * 1024 * 1024)
+    sandbox_api.put(ticket, make_image())
+    aurous_sandbox.set_credits(100)
+    sandbox_api.post(CHARS, json={"name": "x", "upload_ids": [ticket["upload_id"]]})
+    note(sandbox_api.put(ticket, make_image()))  # upload_consumed
+    aurous_sandbox.advance(901)
+    note(requests.put(ticket["upload_url"], data=b"x", timeout=10))  # upload_url_expired
+    assert seen == {
+        "invalid_request_error": (400, "invalid_request"),
+        "insufficient_credits": (402, "invalid_request"),
+        "balance_too_low": (402, "invalid_request"),
+        "upload_invalid": (400, "invalid_request"),
+        "parameter_invalid_combination": (400, "invalid_request"),
+        "missing_scope": (403, "authentication"),
+        "signature_invalid": (403, "authentication"),
+        "empty_body": (400, "invalid_request"),
+        "content_type_mismatch": (400, "invalid_request"),
+        "payload_too_large": (413, "invalid_request"),
+        "upload_consumed": (409, "invalid_request"),
+        "upload_url_expired": (403, "authentication"),
+    }

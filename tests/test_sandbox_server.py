@@ -166,3 +166,25 @@ def test_keep_alive_session_survives_unread_bodies_and_errors(aurous_sandbox, ma
             s.get(aurous_sandbox.url + "/v1/team", headers=h)
         assert s.get(aurous_sandbox.url + "/v1/team", headers=h).status_code == 200
     assert [q.status for q in aurous_sandbox.requests] == [200, 403, 200, 200, None, 200]
+
+
+def test_plugin_fixture_works_in_a_users_project(tmp_path):
+    """The fixture arrives through the ``pytest11`` entry point, with no conftest."""
+    (tmp_path / "test_user.py").write_text(
+        "import requests\n"
+        "def test_team(aurous_sandbox):\n"
+        "    h = {'X-Api-Key': aurous_sandbox.api_key}\n"
+        "    r = requests.get(aurous_sandbox.url + '/v1/team', headers=h, timeout=10)\n"
+        "    assert r.status_code == 200\n"
+        "def test_reset_between_tests(aurous_sandbox):\n"
+        "    assert aurous_sandbox.requests == []\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "2 passed" in out.stdout
