@@ -289,7 +289,10 @@ class AurousMagics(Magics):
     )
     @argument("--save", action="store_true", help="with --generate: save it when reviewing")
     @argument(
-        "--dry-run", action="store_true", help="check the refs and show the plan; no requests"
+        "--dry-run",
+        action="store_true",
+        help="check the refs and show the plan; no API request (URL lines are still "
+        "downloaded, to check them)",
     )
     @argument(
         "--downscale", action="store_true", help="shrink refs over 4096 px instead of refusing"
