@@ -449,3 +449,13 @@ def test_error_types_follow_row_26(sandbox_api, aurous_sandbox, make_image):
         "upload_consumed": (409, "invalid_request"),
         "upload_url_expired": (403, "authentication"),
     }
+
+
+def test_idempotency_empty_body_equals_empty_object(sandbox_api):
+    path = f"{CHARS}/{sandbox_api.create()['id']}/save"
+    h = {"Idempotency-Key": "empty"}
+    assert sandbox_api.post(path, headers=h).status_code == 200
+    replay = sandbox_api.post(path, json={}, headers=h)
+    assert replay.headers["Aurous-Idempotent-Replayed"] == "true"
+    other = sandbox_api.post(path, data=b"not json", headers=h)
+    assert other.status_code == 409

@@ -19,15 +19,18 @@ MAX_KEY_LENGTH = 256
 
 
 def fingerprint(body: bytes) -> str:
-    """Digest of the canonical JSON of ``body`` (raw bytes when it is not JSON)."""
+    """Digest of the canonical JSON of ``body`` (raw bytes when it is not JSON).
+
+    An empty body counts as ``{}`` (a body-less ``save`` retried with ``{}`` is the same call).
+    """
+    if not body.strip():
+        body = b"{}"
     try:
         canonical = json.dumps(
             json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
     except ValueError:
         canonical = b"raw:" + body
-    if not body.strip():
-        canonical = b""
     return hashlib.sha256(canonical).hexdigest()
 
 
