@@ -3,6 +3,27 @@
 ``Sandbox().start()`` serves the API on 127.0.0.1; ``python -m aurous_nb.sandbox`` runs
 it standalone; the ``aurous_sandbox`` pytest fixture gives one per test session.
 Importing this package does not import werkzeug or Pillow.
+
+It implements shared/API.md with §14 binding. Where even §14 left a choice, the sandbox
+settled it as follows (each is pinned by a test in ``tests/test_sandbox_*.py``):
+
+- Idempotency keys are scoped per team *and route* (§14 row 14), so reusing a key on
+  another route is a new request, not the 409 that §5's table suggests.
+- ``PATCH`` on an unknown/deleted/foreign character answers 404 with
+  ``param: "character_id"`` (§9.7), the one non-``invalid_request`` error with a param.
+- ``resynthesize`` on an upload-flow character is ``400 invalid_request_error``, like
+  regenerate (§14 row 18): there are no attributes-drawn refs to redo.
+- ``GET /v1/team`` and ``/v1/balance`` use the platform's generic GET class
+  (``default_get``: 1200 burst, 600/min); a 401 shows a full bucket (no team known).
+- Synthesize-flow create always answers ``synthesizing``; the end state shows on the next
+  read once ``synth_seconds`` have passed on the sandbox clock (0 → the very next read).
+  Credits are charged at dispatch and not refunded when a synthesis fails.
+- ``refs[].url`` storage URLs: bad token → 403 ``signature_invalid``; older than 24 h →
+  410 ``output_expired``; refs of deleted characters → 404.
+- A soft-deleted character of the team is still a valid ``starting_after`` cursor.
+- A signed PUT for a ticket the sandbox no longer knows (after ``reset()``) → 404.
+- ``Idempotency-Key`` outside 1–256 chars → ``400 value_out_of_range``; an empty body
+  and ``{}`` have the same fingerprint.
 """
 
 from __future__ import annotations
