@@ -175,6 +175,9 @@ def test_default_buckets(sandbox_api):
     )
     synth = sandbox_api.post(CHARS, json={"name": "s", "generate": True, "attributes": {}})
     assert synth.headers["X-RateLimit-Limit"] == "12"
+    assert sandbox_api.get("/v1/team").headers["X-RateLimit-Limit"] == "1200"  # default_get
+    anonymous = sandbox_api.get(CHARS, key=None)  # no team known: a full bucket is shown
+    assert anonymous.headers["X-RateLimit-Remaining"] == anonymous.headers["X-RateLimit-Limit"]
 
 
 def test_reset_header_is_when_full_again(sandbox_api, aurous_sandbox):
