@@ -33,11 +33,15 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
-# JupyterLab asks about news and update checks in a toast on first start; say no up front.
+# JupyterLab asks about news and update checks in a toast on first start, and may ask
+# which kernel to start when the kernel specs load late; answer both up front.
 _LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
+    },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "autoStartDefaultKernel": True,
     },
 }
 
@@ -123,10 +127,14 @@ def start_jupyter(kind: str, root: Path, state: Path, timeout: float = 90.0) -> 
         "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port=0",
         "--ServerApp.port_retries=0",
-        f"--ServerApp.token={token}",
+        f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.open_browser=False",
     ]
+    if kind == "lab":
+        cmd.append("--LabApp.extension_manager=readonly")  # never ask PyPI about extensions
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI containers run as root
     log_path = state / f"{kind}-server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the child process owns it
     proc = subprocess.Popen(

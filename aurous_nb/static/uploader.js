@@ -53,8 +53,8 @@ export function formatLeft(ms) {
 function countdownText(card, now) {
   if (!card.expires_at) return "";
   const left = card.expires_at - now;
-  const what = card.expires_label || "expires";
-  return left > 0 ? `${what} expires in ${formatLeft(left)}` : `${what} expired`;
+  const what = card.expires_label || "valid";
+  return left > 0 ? `${what} valid ${formatLeft(left)}` : `${what} expired`;
 }
 
 function newId(i) {
