@@ -65,6 +65,11 @@ uploader = CharacterUploader(client=client, name="Browser Hero")
 uploader"""
 SLEEP_CELL = 'import time\ntime.sleep(6)\nprint("slept")'
 RESULT_CELL = 'print("CHARACTER", uploader.character.id)'
+REVIEW_CELL = """\
+from aurous_nb.widgets import SynthesisReview
+
+nova = client.create_character("Nova", generate=True, attributes={"hair_color": "silver"})
+SynthesisReview(nova, client=client, poll=0.2)"""
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +105,9 @@ def _server(kind: str, tmp_path: Path, artifacts: Path) -> Iterator[JupyterServe
     root = tmp_path / "root"
     root.mkdir()
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in (SETUP_CELL, SLEEP_CELL, RESULT_CELL)]
+    nb.cells = [
+        nbformat.v4.new_code_cell(s) for s in (SETUP_CELL, SLEEP_CELL, RESULT_CELL, REVIEW_CELL)
+    ]
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -244,6 +251,19 @@ def _exercise_uploader(
         has_text=f"CHARACTER {character_id}"
     ).wait_for(timeout=20_000)
     page.screenshot(path=str(shots / f"{tag}-created.png"), full_page=True)
+
+    # the review widget of a synthesized character: four thumbnails, then Save
+    _run_cell(page, 3)
+    review = page.locator(".aurous-review")
+    review.locator(".aurous-refs img").nth(3).wait_for(timeout=30_000)
+    assert review.locator(".aurous-refs img").count() == 4
+    assert review.locator(".aurous-status").text_content() == "reviewing"
+    save = review.locator("button", has_text="Save")
+    save.click()
+    review.locator(".aurous-status", has_text="ready").wait_for(timeout=15_000)
+    save.wait_for(state="attached")
+    assert save.is_disabled()  # nothing left to save
+    review.screenshot(path=str(shots / f"{tag}-review.png"))
     assert dialogs == []
     return character_id
 

@@ -423,6 +423,11 @@ def test_kernel_thread_is_never_blocked_by_slow_api(
     uploader.create_button.click()
     assert time.perf_counter() - started < 0.1
     assert threading.current_thread() is threading.main_thread()
+    assert uploader.status == "creating"
+    browser_msg(uploader, {"type": "remove", "id": "f0"})  # refs are frozen while creating
+    assert [c["id"] for c in uploader.cards] == ["f0"]
+    assert not uploader.cards[0]["removable"]
+    assert uploader.dropzone.disabled
     wait_for(lambda: uploader.status == "created")
 
 

@@ -206,6 +206,8 @@ class CharacterUploader(widgets.VBox):
     def remove(self, card_id: str) -> None:
         """Remove one card (the × button): stops its transfer, drops its ref from the flow."""
         with self._lock:
+            if self.status != "idle":  # the refs are frozen once Create runs
+                return
             card = self._cards.pop(card_id, None)
         self._spool.discard(card_id)
         self.dropzone.reply({"type": "reject", "id": card_id})
@@ -454,6 +456,9 @@ class CharacterUploader(widgets.VBox):
             with self._lock:
                 cards = list(self._cards.values())
                 payload = [_card_state(c) for c in cards]
+                if self.status != "idle":
+                    for c in payload:
+                        c["removable"] = c["retryable"] = False
                 thumbs = {c.id: c.thumb for c in cards if c.thumb}
                 ok, why = self._readiness()
             if self.dropzone.thumbs != thumbs:
