@@ -35,8 +35,8 @@ function el(tag, className, text) {
 export function formatBytes(n) {
   if (!Number.isFinite(n) || n < 0) return "";
   if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 // "14:32" below an hour, "23:59:12" above; "expired" at or past zero.

@@ -50,9 +50,11 @@ class DropZone(anywidget.AnyWidget):
     ).tag(sync=True)
 
     def __init__(self, handler: Handler | None = None, **kwargs: Any) -> None:
-        """Args:
-        handler: called with (content, buffers) for every custom message from the browser.
-        **kwargs: initial trait values.
+        """Create the drop zone.
+
+        Args:
+            handler: called with (content, buffers) for every custom message from the browser.
+            **kwargs: initial trait values.
         """
         super().__init__(**kwargs)
         self._handler = handler

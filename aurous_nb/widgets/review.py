@@ -57,12 +57,14 @@ class SynthesisReview(widgets.VBox):
         thumbnails: bool = True,
         **kwargs: Any,
     ) -> None:
-        """Args:
-        character_or_id: a :class:`Character` or its id (``char_...``).
-        client: the API client; default: the magics' current client, else the environment.
-        poll: seconds between status polls while synthesizing.
-        thumbnails: fetch each ref image to show a thumbnail (else show links).
-        **kwargs: passed to ``ipywidgets.VBox``.
+        """Show a character and start polling it if it is still synthesizing.
+
+        Args:
+            character_or_id: a :class:`Character` or its id (``char_...``).
+            client: the API client; default: the magics' current client, else the environment.
+            poll: seconds between status polls while synthesizing.
+            thumbnails: fetch each ref image to show a thumbnail (else show links).
+            **kwargs: passed to ``ipywidgets.VBox``.
         """
         self._client = client if client is not None else default_client()
         self._poll = poll

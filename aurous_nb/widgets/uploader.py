@@ -8,7 +8,6 @@ import threading
 import weakref
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,17 @@ import ipywidgets as widgets
 import traitlets
 
 from ..models import Character
+from ._cards import (
+    Card,
+    card_state,
+    coverage_html,
+    format_attributes,
+    hint_html,
+    is_done,
+    parse_attributes,
+    state_of,
+    type_problem,
+)
 from ._common import Coalescer, default_client, error_html, error_line, spawn
 from ._dropzone import DropZone
 from ._spool import Spool, SpoolError
@@ -29,52 +39,12 @@ log = logging.getLogger("aurous_nb")
 MAX_REFS = 6
 MAX_TRANSFER_BYTES = 64 * 1024 * 1024
 """Largest file the browser may send; files over the API's 10 MiB are downscaled."""
-COVERAGE = ("portrait", "front", "side", "back")
-
-_LABELS = {
-    "receiving": "sending to the kernel",
-    "queued": "checking",
-    "checked": "checked",
-    "minted": "upload URL minted",
-    "uploading": "uploading",
-    "uploaded": "classifying",
-    "classified": "classified",
-    "consumed": "used by the character",
-    "failed": "failed",
-}
-# where the progress bar stands at each state (receiving and uploading fill in between)
-_PROGRESS = {
-    "queued": 0.25,
-    "checked": 0.3,
-    "minted": 0.35,
-    "uploading": 0.35,
-    "uploaded": 0.9,
-    "classified": 1.0,
-    "consumed": 1.0,
-}
-
 FALLBACK_HTML = (
     '<div style="padding:6px 10px;border-left:3px solid #9a6700;background:#fff8e1;'
     'color:#3d2c00">The drop zone of this uploader needs custom-widget JavaScript '
     "(anywidget), which is not running in this front end. Use the cell magic instead: "
     '<code>%%aurous_character "Name"</code> with one image path per line.</div>'
 )
-
-
-@dataclass
-class _Card:
-    """One chosen file, from its first chunk to its classified ref."""
-
-    id: str
-    name: str
-    size: int
-    state: str = "receiving"  # before a RefUpload exists: receiving | queued | failed
-    received: int = 0
-    path: Path | None = None
-    ref: RefUpload | None = None
-    error: str = ""
-    retry_check: bool = False  # failed before the flow took it, worth another try
-    thumb: str = ""
 
 
 class CharacterUploader(widgets.VBox):
@@ -111,14 +81,16 @@ class CharacterUploader(widgets.VBox):
         max_transfer_bytes: int = MAX_TRANSFER_BYTES,
         **kwargs: Any,
     ) -> None:
-        """Args:
-        client: the API client; default: the magics' current client, else
-            ``AurousClient()`` from ``AUROUS_API_KEY``.
-        name: initial character name.
-        attributes: optional attributes stored with the character.
-        max_transfer_bytes: largest file accepted from the browser (default 64 MiB);
-            files over the API's 10 MiB are downscaled, with a notice on the card.
-        **kwargs: passed to ``ipywidgets.VBox``.
+        """Build the uploader; nothing is sent until files are chosen.
+
+        Args:
+            client: the API client; default: the magics' current client, else
+                ``AurousClient()`` from ``AUROUS_API_KEY``.
+            name: initial character name.
+            attributes: optional attributes stored with the character.
+            max_transfer_bytes: largest file accepted from the browser (default 64 MiB);
+                files over the API's 10 MiB are downscaled, with a notice on the card.
+            **kwargs: passed to ``ipywidgets.VBox``.
         """
         from ..flow import CharacterFlow
 
@@ -128,7 +100,7 @@ class CharacterUploader(widgets.VBox):
         )
         self._lock = threading.RLock()
         self._render_lock = threading.Lock()
-        self._cards: dict[str, _Card] = {}
+        self._cards: dict[str, Card] = {}
         self._spool = Spool(max_transfer_bytes)
         self._finalizer = weakref.finalize(self, self._spool.close)
         # one worker: files are checked in the order they arrive, so refs keep that order
@@ -142,7 +114,7 @@ class CharacterUploader(widgets.VBox):
             value=name, description="Name", placeholder="Character name (required)"
         )
         self.attributes_input = widgets.Textarea(
-            value=_format_attributes(attributes),
+            value=format_attributes(attributes),
             description="Attributes",
             placeholder="optional, one per line, e.g.  hair_color: auburn",
             rows=2,
@@ -197,7 +169,7 @@ class CharacterUploader(widgets.VBox):
             with self._lock:
                 if not self._accepting(p.name):
                     continue
-                card = _Card(card_id, p.name, p.stat().st_size if p.exists() else 0)
+                card = Card(card_id, p.name, p.stat().st_size if p.exists() else 0)
                 card.state, card.path = "queued", p
                 self._cards[card_id] = card
             self._pool.submit(self._add_to_flow, card)
@@ -244,7 +216,7 @@ class CharacterUploader(widgets.VBox):
             self._render()
             return
         try:
-            attributes = _parse_attributes(self.attributes_input.value)
+            attributes = parse_attributes(self.attributes_input.value)
         except ValueError as exc:
             self.error = str(exc)
             self._render()
@@ -306,7 +278,7 @@ class CharacterUploader(widgets.VBox):
                 self.dropzone.reply({"type": "reject", "id": card_id})
                 self._render()
                 return
-            card = _Card(card_id, name, size)
+            card = Card(card_id, name, size)
             try:
                 self._spool.begin(card_id, name, size)
             except SpoolError as exc:
@@ -321,7 +293,7 @@ class CharacterUploader(widgets.VBox):
             self.dropzone.reply({"type": "reject", "id": card_id})
             return
         if offset == 0:
-            problem = _type_problem(card.name, bytes(memoryview(data)[:512]))
+            problem = type_problem(card.name, bytes(memoryview(data)[:512]))
             if problem:
                 self._fail(card_id, problem)
                 return
@@ -358,7 +330,7 @@ class CharacterUploader(widgets.VBox):
 
     # -- worker threads ----------------------------------------------------------------------
 
-    def _add_to_flow(self, card: _Card) -> None:
+    def _add_to_flow(self, card: Card) -> None:
         """Check the spooled file, add it to the flow and start its upload + classify."""
         from ..errors import FlowError, ImageCheckError
 
@@ -419,22 +391,24 @@ class CharacterUploader(widgets.VBox):
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def _card_of(self, ref: RefUpload) -> _Card | None:
+    def _card_of(self, ref: RefUpload) -> Card | None:
         for card in list(self._cards.values()):
             if card.ref is ref:
                 return card
         return None
 
-    def _take_thumb(self, card: _Card) -> None:
+    def _take_thumb(self, card: Card) -> None:
         image = card.ref.image if card.ref is not None else None
         if image is not None:
             card.thumb = image.thumbnail_data_uri()
 
     def _readiness(self) -> tuple[bool, str]:
         cards = list(self._cards.values())
-        states = [_state_of(c) for c in cards]
+        states = [state_of(c) for c in cards]
         failed = states.count("failed")
-        busy = sum(1 for c, s in zip(cards, states, strict=True) if s != "failed" and not _done(c))
+        busy = sum(
+            1 for c, s in zip(cards, states, strict=True) if s != "failed" and not is_done(c)
+        )
         if self.status == "creating":
             return False, "Creating the character…"
         if self.status == "created":
@@ -455,7 +429,7 @@ class CharacterUploader(widgets.VBox):
         with self._render_lock:
             with self._lock:
                 cards = list(self._cards.values())
-                payload = [_card_state(c) for c in cards]
+                payload = [card_state(c) for c in cards]
                 if self.status != "idle":
                     for c in payload:
                         c["removable"] = c["retryable"] = False
@@ -465,141 +439,8 @@ class CharacterUploader(widgets.VBox):
                 self.dropzone.thumbs = thumbs
             if self.dropzone.cards != payload:
                 self.dropzone.cards = payload
-            self.coverage.value = _coverage_html(cards)
+            self.coverage.value = coverage_html(cards)
             self.create_button.disabled = not ok
-            hint = error_html(self.error) if self.error else _hint_html(why)
+            hint = error_html(self.error) if self.error else hint_html(why)
             if self.hint.value != hint:
                 self.hint.value = hint
-
-
-# -- pure helpers ------------------------------------------------------------------------------
-
-
-def _state_of(card: _Card) -> str:
-    return card.ref.state if card.ref is not None else card.state
-
-
-def _done(card: _Card) -> bool:
-    return card.ref is not None and bool(card.ref.done)
-
-
-def _card_state(card: _Card) -> dict[str, Any]:
-    """The synced dict for one card: metadata only, no image bytes."""
-    state = _state_of(card)
-    out: dict[str, Any] = {
-        "id": card.id,
-        "name": card.name,
-        "size": card.size,
-        "state": state,
-        "label": _LABELS.get(state, state),
-        "progress": _PROGRESS.get(state, 0.0),
-        "pose": None,
-        "confidence": None,
-        "expires_label": "",
-        "expires_at": 0,
-        "notice": "",
-        "error": card.error,
-        "retryable": card.retry_check,
-        "removable": True,
-    }
-    ref = card.ref
-    if ref is None:
-        if state == "receiving" and card.size:
-            out["progress"] = 0.25 * card.received / card.size
-            out["label"] = f"sending to the kernel {100 * card.received // card.size}%"
-        return out
-    if state == "uploading" and ref.total_bytes:
-        part = ref.bytes_sent / ref.total_bytes
-        out["progress"] = 0.35 + 0.55 * part
-        out["label"] = f"uploading {int(100 * part)}%"
-    if ref.classification is not None:
-        out["pose"] = ref.classification.pose
-        out["confidence"] = round(float(ref.classification.confidence), 3)
-    ticket = ref.ticket
-    if ticket is not None and state in ("minted", "uploading"):
-        out["expires_label"], out["expires_at"] = "upload URL", _ms(ticket.expires_at)
-    elif ticket is not None and state in ("uploaded", "classified"):
-        out["expires_label"], out["expires_at"] = "ticket", _ms(ticket.ticket_deadline)
-    if ref.notice:
-        out["notice"] = ref.notice
-    if state == "failed":
-        out["error"] = ref.error_message or "failed"
-        out["retryable"] = not _is_check_error(ref.error)
-        out["progress"] = 0.0
-    return out
-
-
-def _ms(when: Any) -> int:
-    return int(when.timestamp() * 1000)
-
-
-def _is_check_error(exc: BaseException | None) -> bool:
-    from ..errors import ImageCheckError
-
-    return isinstance(exc, ImageCheckError)
-
-
-def _type_problem(name: str, head: bytes) -> str:
-    """A one-line refusal when the first bytes are not JPEG/PNG/WebP, else ``""``."""
-    from ..images import ACCEPTED, sniff
-
-    kind = sniff(head)
-    if kind in ("jpeg", "png", "webp"):
-        return ""
-    if kind == "text":
-        what = "a text file, not an image"
-    elif kind is None:
-        what = "not a recognised image type"
-    else:
-        what = f"{kind.upper()} is not accepted"
-    return f"{name}: {what} — {ACCEPTED}"
-
-
-def _coverage_html(cards: list[_Card]) -> str:
-    refs = [c.ref for c in cards if c.ref is not None]
-    poses = {r.classification.pose for r in refs if r.classification is not None}
-    chips = "".join(
-        f'<span class="aurous-chip{" aurous-have" if p in poses else ""}">{p}</span>'
-        for p in COVERAGE
-    )
-    hints: list[str] = []
-    if refs:
-        try:
-            from ..display import coverage_hints
-
-            hints = list(coverage_hints(refs))
-        except Exception as exc:  # a hint is never worth breaking the widget
-            log.debug("coverage hints failed: %s", exc)
-    hint = f'<span class="aurous-hint">{html.escape("; ".join(hints))}</span>' if hints else ""
-    return (
-        f'<div class="aurous-coverage"><span class="aurous-hint">coverage</span>{chips}{hint}</div>'
-    )
-
-
-def _hint_html(text: str) -> str:
-    return f'<span class="aurous-hint">{html.escape(text)}</span>'
-
-
-def _format_attributes(attributes: Mapping[str, Any] | None) -> str:
-    return "\n".join(f"{k}: {v}" for k, v in (attributes or {}).items())
-
-
-def _parse_attributes(text: str) -> dict[str, Any] | None:
-    """``key: value`` lines -> dict (integers become ints); ``None`` when empty.
-
-    Raises:
-        ValueError: a line without a colon, one line naming it.
-    """
-    out: dict[str, Any] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition(":")
-        if not sep or not key.strip():
-            raise ValueError(
-                f"attributes line {lineno}: {line[:60]!r} is not 'key: value' — fix or delete it"
-            )
-        value = value.strip()
-        out[key.strip()] = int(value) if value.isdigit() else value
-    return out or None
