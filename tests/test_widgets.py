@@ -222,6 +222,9 @@ def test_six_files_in_chunks_then_create(
     assert character.poses == ("front", "side", "back", "portrait", "front", "side")
     assert uploader.flow.character is character
     assert uploader.children == (uploader.result,)
+    assert repr(uploader) == (
+        f"CharacterUploader(name='Mira', files=6, status='created', character={character.id!r})"
+    )
     assert f'data-character-id="{character.id}"' in uploader.result.value
     assert not spool.exists()  # tickets consumed: the temporary files are gone
     created = [r for r in aurous_sandbox.requests if r.route == "create"]
@@ -485,6 +488,7 @@ def test_review_polls_then_shows_four_refs(
         for pose in ("portrait", "front", "side", "back"):
             assert f"<figcaption>{pose}</figcaption>" in review.refs.value
         assert not review.save_button.disabled
+        assert repr(review) == f"SynthesisReview({character.id!r}, status='reviewing')"
         assert aurous_sandbox.api_key not in json.dumps(all_states(review))
         storage = [r for r in aurous_sandbox.requests if r.route == "storage"]
         assert storage and all("X-Api-Key" not in r.headers for r in storage)

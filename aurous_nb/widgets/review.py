@@ -161,6 +161,11 @@ class SynthesisReview(widgets.VBox):
             child.close()
         super().close()
 
+    def __repr__(self) -> str:
+        # also the text/plain a static viewer shows in place of the widget
+        status = self.character.status if self.character is not None else "loading"
+        return f"SynthesisReview({self.character_id!r}, status={status!r})"
+
     # -- machinery ---------------------------------------------------------------------------
 
     def _run(self, name: str, call: Callable[[], Character | None]) -> None:

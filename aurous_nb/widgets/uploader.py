@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import logging
 import threading
 import weakref
@@ -101,6 +102,7 @@ class CharacterUploader(widgets.VBox):
         self._lock = threading.RLock()
         self._render_lock = threading.Lock()
         self._cards: dict[str, Card] = {}
+        self._local_ids = itertools.count(1)  # ids of cards added from code, not a browser
         self._spool = Spool(max_transfer_bytes)
         self._finalizer = weakref.finalize(self, self._spool.close)
         # one worker: files are checked in the order they arrive, so refs keep that order
@@ -165,7 +167,7 @@ class CharacterUploader(widgets.VBox):
         """Add local image files as if they had been dropped (useful in demos and scripts)."""
         for path in paths:
             p = Path(path)
-            card_id = f"local{len(self._cards)}x{id(p) & 0xFFFF:x}"
+            card_id = f"local{next(self._local_ids)}"
             with self._lock:
                 if not self._accepting(p.name):
                     continue
@@ -238,6 +240,14 @@ class CharacterUploader(widgets.VBox):
         for child in (self.fallback, self.dropzone, self.form, self.result):
             child.close()
         super().close()
+
+    def __repr__(self) -> str:
+        # also the text/plain a static viewer shows in place of the widget
+        made = f", character={self.character.id!r}" if self.character is not None else ""
+        return (
+            f"CharacterUploader(name={self.name!r}, files={len(self._cards)}, "
+            f"status={self.status!r}{made})"
+        )
 
     # -- browser messages (kernel thread: keep them short) ---------------------------------
 
