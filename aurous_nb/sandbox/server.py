@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import threading
 from types import TracebackType
 from typing import Any
@@ -104,6 +105,32 @@ class Sandbox:
         class _Server(ThreadedWSGIServer):
             request_queue_size = 512  # 200+ simultaneous connects must not be refused
 
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                # Open connections, so stop() can close the kept-alive ones: their handler
+                # threads would otherwise go on serving a stopped sandbox.
+                self.open_lock = threading.Lock()
+                self.open_connections: set[socket.socket] = set()
+
+            def process_request(self, request: Any, client_address: Any) -> None:
+                with self.open_lock:
+                    self.open_connections.add(request)
+                super().process_request(request, client_address)
+
+            def shutdown_request(self, request: Any) -> None:
+                with self.open_lock:
+                    self.open_connections.discard(request)
+                super().shutdown_request(request)
+
+            def close_connections(self) -> None:
+                with self.open_lock:
+                    still_open = list(self.open_connections)
+                for sock in still_open:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)  # its handler reads EOF and ends
+                    except OSError:
+                        pass
+
         if not is_loopback(self.host):
             logger.warning(
                 "aurous sandbox listening on %s: reachable from other machines; "
@@ -123,12 +150,13 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port (safe to call twice)."""
+        """Stop serving, close open connections and release the port (safe to call twice)."""
         server, self._server = self._server, None
         if server is None:
             return
         server.shutdown()
         server.server_close()
+        server.close_connections()  # like a real server going away: in-flight requests fail
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
