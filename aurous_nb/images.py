@@ -346,8 +346,16 @@ def _open_decoded(name: str, data: bytes, kind: str) -> PILImage.Image:
 
 
 def _thumbnail(image: PILImage.Image) -> bytes:
-    thumb = image.copy()
-    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    from PIL import Image
+
+    # What Image.thumbnail() does, minus the full-size copy it would need to leave the
+    # checked image untouched (36 MB and ~20 ms for a 12-megapixel photo).
+    w, h = image.size
+    scale = THUMB_SIDE / max(w, h)
+    thumb = image
+    if scale < 1:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        thumb = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
     buf = io.BytesIO()
     if "A" in thumb.getbands() or (thumb.mode == "P" and "transparency" in thumb.info):
         thumb.convert("RGBA").save(buf, "PNG", optimize=True)
