@@ -9,6 +9,7 @@ import base64
 import io
 import os
 import re
+import stat
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ class CheckedImage:
             return io.BytesIO(self._data)
         assert self.path is not None
         try:
-            fh = open(self.path, "rb")  # the caller closes it
+            fh = _open_regular(self.path)  # the caller closes it
         except OSError as exc:
             raise ImageCheckError(
                 f"{self.name}: the file can no longer be read ({exc.strerror or exc}) — "
@@ -217,7 +218,7 @@ def _read_path(
     if os.path.isdir(path):
         raise _fail(name, f"{raw} is a directory", "pass the image files inside it", raw)
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path) as fh:
             size = os.fstat(fh.fileno()).st_size
             head = fh.read(512)
             kind = sniff(head)
@@ -227,6 +228,10 @@ def _read_path(
             if size > MAX_BYTES and not downscale:
                 raise _too_big(name, size)
             data = head + fh.read()
+    except _NotRegular as exc:
+        raise _fail(
+            name, f"{raw} is not a regular file ({exc})", "name an image file", raw
+        ) from None
     except PermissionError as exc:
         raise _fail(name, "permission denied", "make the file readable", raw) from exc
     except OSError as exc:
@@ -236,10 +241,40 @@ def _read_path(
     return name, path, data
 
 
+class _NotRegular(OSError):
+    """The path is a pipe, socket or device: reading it could block or never end."""
+
+
+def _open_regular(path: str) -> BinaryIO:
+    """Open a regular file for reading; raise :class:`_NotRegular` for anything else.
+
+    Opened non-blocking, so a FIFO does not wait for a writer before we can refuse it.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a device"
+            if stat.S_ISFIFO(mode):
+                kind = "a pipe"
+            elif stat.S_ISSOCK(mode):
+                kind = "a socket"
+            raise _NotRegular(kind)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _too_big(name: str, size: int) -> ImageCheckError:
+    shown, limit = _mb(size), _mb(MAX_BYTES)
+    if shown == limit:  # "10.0 MiB is over the 10.0 MiB limit" reads as a bug
+        shown, limit = f"{size:,} bytes", f"{MAX_BYTES:,}-byte (10 MiB)"
     return _fail(
         name,
-        f"{_mb(size)} is over the {_mb(MAX_BYTES)} limit",
+        f"{shown} is over the {limit} limit",
         "shrink it, or pass downscale=True",
         size,
     )
