@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -72,8 +73,14 @@ __all__ = [
 ]
 
 
+# C0/C1 control characters left after whitespace is collapsed (ESC, NUL, DEL, ...): shown
+# escaped, so a hostile filename or server text cannot drive the terminal showing the error.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    line = " ".join(str(text).split())
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
 
 
 class AurousError(Exception):
@@ -105,8 +112,9 @@ class ImageCheckError(AurousError, ValueError):
         self.value = value
         self.fix = fix
         text = _one_line(message)
-        if source and not text.startswith(source):
-            text = f"{source}: {text}"
+        shown = _one_line(source) if source else ""
+        if shown and not text.startswith(shown):
+            text = f"{shown}: {text}"
         if fix and fix not in text:
             text = f"{text} — {fix}"
         self.message = text
@@ -208,7 +216,7 @@ class APIStatusError(APIError):
         if self.request_id:
             extras.append(f"request_id={self.request_id}")
         tail = f" ({', '.join(extras)})" if extras else ""
-        return f"{head}: {self.message}{tail}"
+        return _one_line(f"{head}: {self.message}{tail}")  # code/param/id come from the server
 
     def __repr__(self) -> str:
         return (
