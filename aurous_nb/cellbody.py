@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -213,7 +214,9 @@ def _refs_from_line(line: str, base: Path, lineno: int, fmt: _NamespaceFormatter
         pattern = path if os.path.isabs(path) else str(base / path)
         matches = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
         if not matches:
-            raise CellBodyError(lineno, f"no files match {expanded!r} (in {base})")
+            raise CellBodyError(
+                lineno, f"no files match {expanded!r} (in {base}) — check the pattern and folder"
+            )
         return [_path_spec(Path(p), lineno) for p in matches]
     return _existing_path(Path(path), base, lineno, expanded)
 
@@ -257,23 +260,52 @@ def _object_name(value: Any, label: str) -> str:
 def _literal_path(text: str, base: Path, lineno: int, fmt: _NamespaceFormatter) -> RefSpec:
     expanded = fmt.expand(text)
     path = Path(os.path.expanduser(expanded))
-    if (path if path.is_absolute() else base / path).is_dir():
-        raise CellBodyError(lineno, f"{expanded!r} is a directory; a quoted line names one file")
+    try:
+        is_dir = (path if path.is_absolute() else base / path).is_dir()
+    except OSError:  # e.g. a name too long for the file system: _existing_path says so
+        is_dir = False
+    if is_dir:
+        raise CellBodyError(
+            lineno, f"{expanded!r} is a directory; a quoted line names one file — name a file in it"
+        )
     return _existing_path(path, base, lineno, expanded)[0]
 
 
 def _existing_path(path: Path, base: Path, lineno: int, shown: str) -> list[RefSpec]:
     full = path if path.is_absolute() else base / path
-    if full.is_dir():
-        files = sorted(
-            p for p in full.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
-        if not files:
-            raise CellBodyError(lineno, f"directory {shown!r} has no .jpg, .png or .webp files")
-        return [_path_spec(p, lineno) for p in files]
-    if not full.is_file():
+    try:
+        mode = full.stat().st_mode
+    except FileNotFoundError:
+        if full.is_symlink():
+            raise CellBodyError(
+                lineno,
+                f"{shown!r} is a broken symlink (to {os.readlink(full)!r}) — point it at an image",
+            ) from None
         where = "" if path.is_absolute() else f" (relative to {base})"
-        raise CellBodyError(lineno, f"no such file: {shown!r}{where}")
+        raise CellBodyError(lineno, f"no such file: {shown!r}{where} — check the path") from None
+    except OSError as exc:  # name too long, not a directory, permission denied, a loop...
+        raise CellBodyError(
+            lineno, f"cannot use {shown!r}: {exc.strerror or exc} — check the path"
+        ) from None
+    if stat.S_ISDIR(mode):
+        try:
+            files = sorted(
+                p for p in full.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+        except OSError as exc:
+            raise CellBodyError(
+                lineno, f"cannot list directory {shown!r}: {exc.strerror or exc} — check it"
+            ) from None
+        if not files:
+            raise CellBodyError(
+                lineno,
+                f"directory {shown!r} has no .jpg, .png or .webp files — add images or name files",
+            )
+        return [_path_spec(p, lineno) for p in files]
+    if not stat.S_ISREG(mode):  # a FIFO would block the kernel when read
+        raise CellBodyError(
+            lineno, f"{shown!r} is not a regular file (a pipe, socket or device) — name an image"
+        )
     return [_path_spec(full, lineno)]
 
 
@@ -316,7 +348,8 @@ def fetch_url(url: str, *, max_bytes: int, timeout: float, name: str | None = No
         with session.get(url, stream=True, timeout=timeout, allow_redirects=True) as response:
             if response.status_code >= 400:
                 raise CellBodyError(
-                    None, f"{shown}: download failed with HTTP {response.status_code}"
+                    None,
+                    f"{shown}: download failed with HTTP {response.status_code} — check the URL",
                 )
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
@@ -330,11 +363,13 @@ def fetch_url(url: str, *, max_bytes: int, timeout: float, name: str | None = No
                 chunks.append(chunk)
     except requests.RequestException as exc:
         reason = type(exc).__name__
-        raise CellBodyError(None, f"{shown}: download failed ({reason})") from exc
+        raise CellBodyError(
+            None, f"{shown}: download failed ({reason}) — check the URL and the network"
+        ) from exc
     finally:
         session.close()
     if not received:
-        raise CellBodyError(None, f"{shown}: the URL returned an empty body")
+        raise CellBodyError(None, f"{shown}: the URL returned an empty body — check the URL")
     return b"".join(chunks)
 
 
