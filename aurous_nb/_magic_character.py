@@ -121,6 +121,7 @@ class _CharacterRun:
                 f"{len(body.refs)} reference images: a character takes 1–{MAX_REFS} — "
                 f"remove {len(body.refs) - MAX_REFS}"
             )
+        _refuse_duplicates(body)
         client = self.magics.client if self.args.dry_run else self.magics.require_client()
         key = (self.name, body.identity, self.args.classify)
         flow = self.magics.flows.get(key) or self.flow_in_out_var(client, body)
@@ -360,6 +361,20 @@ def _local_failure(failed: list[Any], total: int) -> AurousError:
         return failed[0].error
     listed = "; ".join(ref.error_message or ref.name for ref in failed)
     return FlowError(f"{len(failed)} of {total} refs failed local checks (nothing sent): {listed}")
+
+
+def _refuse_duplicates(body: CellBody) -> None:
+    """The same file (or URL, or object) twice is a mistake that wastes one of the six refs."""
+    seen: dict[str, RefSpec] = {}
+    for spec in body.refs:
+        first = seen.setdefault(spec.identity, spec)
+        if first is not spec:
+            where = (
+                f"twice on line {spec.lineno}"
+                if first.lineno == spec.lineno
+                else f"on lines {first.lineno} and {spec.lineno}"
+            )
+            raise UsageError(f"{spec.name} is listed {where} — remove one of them")
 
 
 def _name(words: list[str]) -> str:
