@@ -211,6 +211,13 @@ def _read_path(
     path = os.path.abspath(os.path.expanduser(raw))
     name = shown or os.path.basename(path.rstrip(os.sep)) or raw
     if not os.path.exists(path):
+        if raw.lower().startswith(("http://", "https://")):
+            raise _fail(
+                name,
+                f"{raw} is a URL, not a file",
+                "download it first, or list it in a %%aurous_character cell",
+                raw,
+            )
         if os.path.islink(path):
             target = os.readlink(path)
             raise _fail(name, f"broken symlink to {target}", "point it at an existing image", raw)
