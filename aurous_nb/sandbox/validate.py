@@ -52,7 +52,11 @@ def string(
             raise bad(code or "missing_field", f"Missing required field {param!r}.", param)
         return None
     if not isinstance(value, str):
-        raise bad(code or "invalid_format", f"{param!r} must be a string.", param)
+        raise bad(
+            code or "invalid_format",
+            f"{param!r} must be a string, got {type(value).__name__} {value!r:.40}.",
+            param,
+        )
     if not lo <= len(value) <= hi:
         raise bad(
             code or "value_out_of_range",
@@ -87,14 +91,20 @@ def attributes(value: Any, *, code: str | None = None) -> dict[str, Any]:
             continue
         if key == "age":
             if isinstance(item, bool) or not isinstance(item, int):
-                raise bad(code or "invalid_format", f"{param!r} must be an integer.", param)
+                raise bad(
+                    code or "invalid_format", f"{param!r} must be an integer, got {item!r}.", param
+                )
             if not 1 <= item <= 120:
                 raise bad(
                     code or "value_out_of_range", f"{param!r} must be 1-120, got {item}.", param
                 )
             continue
         if not isinstance(item, str):
-            raise bad(code or "invalid_format", f"{param!r} must be a string.", param)
+            raise bad(
+                code or "invalid_format",
+                f"{param!r} must be a string, got {type(item).__name__} {item!r:.40}.",
+                param,
+            )
         limit = MAX_DETAILS_CHARS if key == "additional_details" else MAX_ATTRIBUTE_CHARS
         if len(item) > limit:
             raise bad(
