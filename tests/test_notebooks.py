@@ -86,6 +86,18 @@ def test_sample_images_are_small_and_licensed() -> None:
     assert "CC0" in (images / "README.md").read_text(encoding="utf-8")
 
 
+def test_binder_badge_and_requirements() -> None:
+    """The README's badge opens an existing notebook; Binder installs this package."""
+    readme = (NOTEBOOK_DIR.parent / "README.md").read_text(encoding="utf-8")
+    target = re.search(r"mybinder\.org/v2/gh/[^)\s]*urlpath=lab/tree/([^)\s&]+)", readme)
+    assert target, "no launch-binder badge in README.md"
+    assert (NOTEBOOK_DIR.parent / target.group(1)).is_file(), target.group(1)
+    requirements = (NOTEBOOK_DIR.parent / "binder" / "requirements.txt").read_text("utf-8")
+    lines = [line.split("#")[0].strip() for line in requirements.splitlines()]
+    # repo2docker runs pip from the repository root, so "." is this package
+    assert "." in lines
+
+
 def _execute(path: Path) -> tuple[Any, list[str], float]:
     """Run ``path`` in a fresh kernel; return the executed notebook, sandbox keys, seconds."""
     nb = nbformat.read(path, as_version=4)
