@@ -83,6 +83,7 @@ class TokenBucket:
         self._configured_rate = self.rate
         self._stamp = now
         self._blocked_until = 0.0
+        self._drained_at: float | None = None  # when a token last left a full bucket
         self._lock = threading.Lock()
 
     def _refill(self, now: float) -> None:
@@ -97,6 +98,8 @@ class TokenBucket:
             if now < self._blocked_until:
                 return self._blocked_until - now
             if self.tokens >= 1.0 - 1e-9:  # float refill may land a hair under 1
+                if self.tokens >= self.capacity - 1e-9:
+                    self._drained_at = now
                 self.tokens -= 1.0
                 self.in_flight += 1
                 return 0.0
@@ -131,6 +134,13 @@ class TokenBucket:
             if not headers:
                 return
             self._refill(now)
+            if self._drained_at is not None:
+                # The server's bucket starts refilling when the request that drained it from
+                # full arrives, not when we took that token: take back the refill credited
+                # since then, or we stay ahead of the server by the first request's transit
+                # time (a new connection's) and collect a 429 where the burst runs out.
+                self.tokens -= max(0.0, now - self._drained_at) * self.rate
+                self._drained_at = None
             limit = _number(headers, "X-RateLimit-Limit")
             remaining = _number(headers, "X-RateLimit-Remaining")
             reset = _number(headers, "X-RateLimit-Reset")
