@@ -14,6 +14,7 @@ from . import uploads
 from .apierror import ApiError
 from .clock import ulid
 from .render import render_ref
+from .signing import signed_query
 from .state import SandboxState
 
 
@@ -61,11 +62,10 @@ def storage(state: SandboxState, request: Request, char_id: str, filename: str) 
     ref_id = filename.rsplit(".", 1)[0]
     rid = "req_" + ulid(state.now())
     try:
-        try:
-            expires = int(request.args.get("expires", ""))
-        except ValueError:
-            raise ApiError(403, "signature_invalid", "The storage URL token is invalid.") from None
-        token = request.args.get("token", "")
+        signed = signed_query({k: request.args.getlist(k) for k in request.args}, "token")
+        if signed is None:
+            raise ApiError(403, "signature_invalid", "The storage URL token is invalid.")
+        expires, token = signed
         if not state.signer.verify("storage", f"{char_id}/{ref_id}", expires, token):
             raise ApiError(403, "signature_invalid", "The storage URL token is invalid.")
         if state.now() > expires:

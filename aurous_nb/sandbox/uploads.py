@@ -12,6 +12,7 @@ from typing import Any
 from .apierror import ApiError, bad
 from .classify import check_image, classify, image_facts
 from .clock import iso, ulid
+from .signing import signed_query
 from .state import SandboxState, Ticket
 from .validate import json_object, string
 
@@ -79,13 +80,11 @@ def check_put(
     content_length: int | None,
 ) -> Ticket:
     """Every PUT check that needs no body (§14 rows 2–7). Returns the ticket."""
-    if set(query) != {"expires", "signature"} or any(len(v) != 1 for v in query.values()):
+    signed = signed_query(query, "signature")
+    if signed is None:
         raise ApiError(403, "signature_invalid", "The upload URL signature is missing or invalid.")
-    try:
-        expires = int(query["expires"][0])
-    except ValueError:
-        raise ApiError(403, "signature_invalid", "The upload URL signature is invalid.") from None
-    if not state.signer.verify("upload", upload_id, expires, query["signature"][0]):
+    expires, signature = signed
+    if not state.signer.verify("upload", upload_id, expires, signature):
         raise ApiError(403, "signature_invalid", "The upload URL signature is invalid.")
     with state.lock:
         if state.now() > expires:
