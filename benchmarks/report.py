@@ -1,0 +1,120 @@
+"""The results table for the terminal, and BENCHMARKS.md (the machine, date, how to reproduce)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ._common import Row
+
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine() -> dict[str, str]:
+    """CPU model, cores, Python, OS — the facts a reader needs to weigh the numbers."""
+    cores = os.cpu_count() or 0
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        usable = cores
+    return {
+        "CPU": cpu_model(),
+        "cores": f"{usable}" + (f" (of {cores})" if usable != cores else ""),
+        "Python": f"{platform.python_implementation()} {platform.python_version()}",
+        "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
+    }
+
+
+def table(rows: Sequence[Row]) -> str:
+    """A plain-text table for the terminal."""
+    head = ("row", "measured", "target", "result")
+    body = [(r.name, r.value, r.target, r.verdict) for r in rows]
+    widths = [max(len(x[i]) for x in (head, *body)) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r, cells in zip(rows, body, strict=True):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+        if r.detail:
+            lines.append(" " * (widths[0] + 2) + r.detail)
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
+    """The whole BENCHMARKS.md."""
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    facts = machine()
+    out = [
+        "# Benchmarks",
+        "",
+        "Measured by `python -m benchmarks` (this file is rewritten by every full run). Each",
+        "row is a ratio to a reference measured in the same run — a round trip, a transfer,",
+        "a bucket's ceiling, `import ipywidgets` — so it holds on a noisy machine. Everything",
+        "runs against the local sandbox; the test photos are generated at run time.",
+        "",
+        "| row | what is measured | measured | target | result |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {_cell(r.name)} | {_cell(r.measure)} | **{_cell(r.value)}** | "
+            f"{_cell(r.target)} | {r.verdict} |"
+        )
+    out += ["", "## The numbers behind each row", ""]
+    for r in rows:
+        out.append(f"### {r.name}")
+        out.append("")
+        if r.detail:
+            out.append(f"{r.detail}.")
+            out.append("")
+        for note in r.notes:
+            out.append(note)
+            out.append("")
+    out += [
+        "## Machine",
+        "",
+        *[f"- {k}: {v}" for k, v in facts.items()],
+        f"- date: {now}",
+        f"- mode: {'quick' if quick else 'full'}, {seconds:.0f} s for the whole run",
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        'pip install -e ".[dev]"                  # nbclient + ipykernel: notebook weight',
+        "python -m benchmarks                     # full run, rewrites this file",
+        "python -m benchmarks --quick --no-write  # every row, small sizes, < 60 s",
+        "```",
+        "",
+        "`tests/test_benchmarks.py` runs the quick mode as a smoke test (exit status and row",
+        "names only: no timing assertions in CI). A row that errors is printed as `error`",
+        "and makes the run exit 1; a missed target does not.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def write(rows: Sequence[Row], *, quick: bool, seconds: float, path: Path = BENCHMARKS_MD) -> Path:
+    path.write_text(markdown(rows, quick=quick, seconds=seconds), encoding="utf-8")
+    return path
+
+
+def print_table(rows: Sequence[Row], file: object = None) -> None:
+    print(table(rows), file=file or sys.stdout, flush=True)  # type: ignore[arg-type]
