@@ -27,13 +27,12 @@ pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 HOLD_MS = 3000
 PROMPT_S = 2.0
 WORDS = ["front", "side", "back", "portrait"]
-#: stage -> (route held, route whose requests all finished before the stage, what the
-#: refs show while the stage is in flight)
+#: stage -> (route held, its requests in one flow, what the refs show while they are held)
 STAGES = {
-    "init": ("init", None, {"checked"}),
-    "put": ("upload", "init", {"uploading", "minted"}),
-    "classify": ("classify", "upload", {"uploaded"}),
-    "create": ("create", "classify", {"classified"}),
+    "init": ("init", 4, {"checked"}),
+    "put": ("upload", 4, {"uploading", "minted"}),
+    "classify": ("classify", 4, {"uploaded"}),
+    "create": ("create", 1, {"classified"}),
 }
 #: requests a re-run still needs after the interrupted stage finished in the background
 RERUN = {
@@ -95,19 +94,20 @@ def test_interrupt_stops_promptly_and_rerun_resumes(
     kernel: Kernel, aurous_sandbox: Sandbox, tmp_path: Path, stage: str, way: str
 ) -> None:
     sandbox = aurous_sandbox
-    held, before, in_flight_states = STAGES[stage]
+    held, count, in_flight_states = STAGES[stage]
     name = f"Interrupted {stage} {way}"
     cell = _setup(kernel, sandbox, way, name, write_refs(tmp_path, WORDS, prefix=stage))
     sandbox.clear_log()
-    sandbox.inject(held, latency_ms=HOLD_MS, times=None)
+    # a latency rule for exactly this stage's requests: it is spent (and gone from the rule
+    # list) as each one arrives, so an empty list means they are all being held right now
+    sandbox.inject(held, latency_ms=HOLD_MS, times=count)
 
     msg_id = kernel.send(cell)
-    if before is not None:  # every request of the previous stage is back...
-        deadline = time.monotonic() + 20
-        while sum(r.route == before and r.status == 200 for r in sandbox.requests) < 4:
-            assert time.monotonic() < deadline, f"the flow never finished its {before} requests"
-            time.sleep(0.01)
-    time.sleep(0.4)  # ...and the held stage's requests are in flight (3 s each)
+    deadline = time.monotonic() + 20
+    while sandbox.faults.rules:
+        assert time.monotonic() < deadline, f"the flow never sent its {held} requests"
+        time.sleep(0.005)
+    time.sleep(0.05)
 
     interrupted_at = sandbox.clock.now()
     t0 = time.monotonic()

@@ -9,7 +9,6 @@ every ticket it holds, and finish the flow once a server answers on that port ag
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -47,11 +46,17 @@ def _connection_error(exc: BaseException) -> APIConnectionError:
     return exc
 
 
-def _wait_for(sandbox: Sandbox, route: str, n: int) -> None:
+def _hold(sandbox: Sandbox, route: str, n: int, ms: float = 1500) -> None:
+    """Hold the next ``n`` requests of ``route`` for ``ms`` (call before starting the flow)."""
+    sandbox.inject(route, latency_ms=ms, times=n)
+
+
+def _held(sandbox: Sandbox) -> None:
+    """Return once every held request has arrived (each spends the rule as it arrives)."""
     deadline = time.monotonic() + 10
-    while sum(r.route == route and r.status == 200 for r in sandbox.requests) < n:
-        assert time.monotonic() < deadline, f"never saw {n} {route} requests"
-        time.sleep(0.01)
+    while sandbox.faults.rules:
+        assert time.monotonic() < deadline, "the held requests never arrived"
+        time.sleep(0.005)
 
 
 def test_a_stopped_sandbox_closes_kept_alive_connections(sandbox: Sandbox) -> None:
@@ -68,10 +73,9 @@ def test_a_stopped_sandbox_closes_kept_alive_connections(sandbox: Sandbox) -> No
 def test_stop_mid_flow_is_one_clear_line_within_a_bound(sandbox: Sandbox, tmp_path: Path) -> None:
     client = make_client(sandbox, max_retries=3, timeout=5)
     flow = CharacterFlow(client, "Stranded", write_refs(tmp_path, WORDS))
-    sandbox.inject("classify", latency_ms=1500, times=None)
+    _hold(sandbox, "classify", 4)
     future = flow.start()
-    _wait_for(sandbox, "upload", 4)
-    time.sleep(0.2)  # four classify requests are in flight
+    _held(sandbox)  # four classify requests are in flight
     host = sandbox.url.split("//", 1)[1]
     t0 = time.monotonic()
     sandbox.stop()
@@ -103,10 +107,9 @@ def test_restart_on_the_same_port_resumes_without_reuploading(
     """Like a real API restart: connections drop, state stays; a re-run finishes the flow."""
     client = make_client(sandbox, max_retries=1, timeout=5)
     flow = CharacterFlow(client, "Phoenix", write_refs(tmp_path, WORDS))
-    sandbox.inject("classify", latency_ms=1500, times=None)
+    _hold(sandbox, "classify", 4)
     future = flow.start()
-    _wait_for(sandbox, "upload", 4)
-    time.sleep(0.2)
+    _held(sandbox)
     port = sandbox.port
     sandbox.stop()
     with pytest.raises((APIConnectionError, FlowError)) as info:
@@ -131,12 +134,9 @@ def test_restart_while_create_is_in_flight_makes_one_character(
     policy = dataclasses.replace(FAST, base_delay=0.2, max_delay=1.0)
     client = make_client(sandbox, policy=policy, max_retries=8, timeout=5)
     flow = CharacterFlow(client, "Lazarus", write_refs(tmp_path, WORDS[:2]))
-    sandbox.inject("create", latency_ms=1500, times=1)
-    creating = threading.Event()
-    flow.subscribe(lambda e: creating.set() if e.state == "creating" else None)
+    _hold(sandbox, "create", 1)
     future = flow.start()
-    assert creating.wait(10)
-    time.sleep(0.3)  # the create request is being held by the server
+    _held(sandbox)  # the create request is being held by the server
     sandbox.stop()
     time.sleep(0.3)  # the client's retries are refused meanwhile
     sandbox.start()
@@ -155,10 +155,9 @@ def test_a_new_sandbox_on_the_same_port_gets_the_refs_again(
     """A fresh server (state lost) on the same port: tickets it never minted are re-uploaded."""
     client = make_client(sandbox, max_retries=1, timeout=5)
     flow = CharacterFlow(client, "Reborn", write_refs(tmp_path, WORDS))
-    sandbox.inject("classify", latency_ms=1500, times=None)
+    _hold(sandbox, "classify", 4)
     future = flow.start()
-    _wait_for(sandbox, "upload", 4)
-    time.sleep(0.2)
+    _held(sandbox)
     sandbox.stop()
     with pytest.raises((APIConnectionError, FlowError)):
         future.result(timeout=BOUND_S)

@@ -25,7 +25,6 @@ from _reliability_support import jpeg_bytes
 
 from aurous_nb.sandbox import Sandbox
 from aurous_nb.sandbox.__main__ import build_parser
-from aurous_nb.sandbox.pytest_plugin import _aurous_sandbox_session  # noqa: F401
 
 FAKE_ID = "char_01HXMQ7Z3K8Y2NABCDEFGHJKMR"
 
