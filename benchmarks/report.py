@@ -32,11 +32,18 @@ def machine() -> dict[str, str]:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         usable = cores
+    try:
+        load = "load average {:.2f} / {:.2f} / {:.2f} (1/5/15 min) at the end".format(
+            *os.getloadavg()
+        )
+    except OSError:  # pragma: no cover
+        load = "unknown"
     return {
         "CPU": cpu_model(),
         "cores": f"{usable}" + (f" (of {cores})" if usable != cores else ""),
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
         "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "load": load,
     }
 
 
