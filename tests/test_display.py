@@ -1,0 +1,195 @@
+"""HTML/text renderings: escaping, thumbnails only, countdowns with absolute expiry, hints."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from aurous_nb.display import (
+    character_html,
+    character_text,
+    coverage_hints,
+    flow_html,
+    flow_text,
+    format_countdown,
+    format_size,
+)
+from aurous_nb.flow import CharacterFlow, RefUpload
+from aurous_nb.models import Character, Classification, Ref, UploadTicket
+
+EVIL = "<img src=x onerror=alert(1)>.png"
+T0 = datetime(2026, 5, 8, 10, 0, 0, tzinfo=timezone.utc)
+
+
+class Tags(HTMLParser):
+    """Collects every start tag, to prove no injected element exists."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags(markup: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = Tags()
+    parser.feed(markup)
+    return parser.tags
+
+
+def jpeg(size: tuple[int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (10, 120, 200)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def ticket(upload_id: str = "upl_1", minted: datetime = T0) -> UploadTicket:
+    return UploadTicket(
+        upload_id=upload_id,
+        upload_url=f"http://127.0.0.1/_upload/{upload_id}?expires=1&signature=SECRET",
+        upload_headers={"Content-Type": "image/jpeg"},
+        expires_at=minted + timedelta(minutes=15),
+        minted_at=minted,
+    )
+
+
+def classified(ref: RefUpload, pose: str, confidence: float) -> None:
+    ref.ticket = ticket(f"upl_{ref.index}")
+    ref.uploaded = True
+    ref.classification = Classification(f"upl_{ref.index}", pose, confidence)  # type: ignore[arg-type]
+    ref.state = "classified"
+
+
+def make_flow(tmp_path: Path, names: list[str], side: int = 1200) -> CharacterFlow:
+    sources = []
+    for name in names:
+        path = tmp_path / name
+        path.write_bytes(jpeg((side, side)))
+        sources.append(path)
+    return CharacterFlow(None, "Aurora <b>", sources)  # type: ignore[arg-type]
+
+
+def test_evil_filename_renders_as_text(tmp_path: Path) -> None:
+    flow = make_flow(tmp_path, [EVIL])
+    ref = flow.refs[0]
+    ref.error = ValueError("<script>alert('x')</script>")
+    ref.state = "failed"
+    markup = flow_html(flow, now=T0)
+    assert "<img src=x" not in markup and "<script>" not in markup
+    assert "&lt;img src=x onerror=alert(1)&gt;.png" in markup
+    assert "Aurora &lt;b&gt;" in markup
+    imgs = [attrs for tag, attrs in tags(markup) if tag == "img"]
+    assert len(imgs) == 1  # the thumbnail, nothing injected
+    assert all(tag != "script" for tag, _ in tags(markup))
+    assert "onerror" not in {k for _, attrs in tags(markup) for k in attrs}
+    assert imgs[0]["alt"] == EVIL  # the parser un-escapes the attribute: it was text
+
+
+def test_thumbnail_only_in_output(tmp_path: Path) -> None:
+    flow = make_flow(tmp_path, ["front.jpg"], side=3000)
+    markup = flow_html(flow, now=T0)
+    (src,) = [a["src"] for t, a in tags(markup) if t == "img"]
+    assert src and src.startswith("data:image/jpeg;base64,")
+    assert len(markup) < 20_000  # a 3000 px photo, but only a 256 px thumbnail inside
+    assert "3000×3000" in markup and "front.jpg" in markup
+
+
+def test_countdowns_url_then_ticket(tmp_path: Path) -> None:
+    flow = make_flow(tmp_path, ["front.jpg"])
+    ref = flow.refs[0]
+    ref.ticket = ticket()
+    ref.state = "minted"
+    now = T0 + timedelta(minutes=1, seconds=28)
+    markup = flow_html(flow, now=now)
+    assert "URL expires in 13:32" in markup
+    url_epoch = int((T0 + timedelta(minutes=15)).timestamp())
+    assert f'data-kind="URL" data-expires="{url_epoch}"' in markup
+    assert "URL expires in 13:32" in flow_text(flow, now=now)
+    assert "SECRET" not in markup and "SECRET" not in flow_text(flow, now=now)
+
+    ref.uploaded, ref.state = True, "uploaded"
+    now = T0 + timedelta(hours=1)
+    markup = flow_html(flow, now=now.timestamp())  # an epoch works too
+    assert "ticket valid 23 h 00 min" in markup
+    assert f'data-expires="{int((T0 + timedelta(hours=24)).timestamp())}"' in markup
+
+    assert "ticket expired" in flow_text(flow, now=T0 + timedelta(hours=25))
+    ref.state = "consumed"
+    assert "data-expires" not in flow_html(flow, now=now)
+
+
+def test_progress_and_pose_badges(tmp_path: Path) -> None:
+    flow = make_flow(tmp_path, ["a.jpg", "b.jpg"])
+    up, done = flow.refs
+    up.ticket, up.state = ticket(), "uploading"
+    up.total_bytes, up.bytes_sent = 1000, 420
+    classified(done, "side", 0.93)
+    markup = flow_html(flow, now=T0)
+    assert 'style="width:42%' in markup and "side 93%" in markup
+    text = flow_text(flow, now=T0)
+    assert "[####......]  42%" in text
+    assert re.search(r"2\. b\.jpg .* classified +side 93%", text)
+
+
+def test_coverage_hints(tmp_path: Path) -> None:
+    flow = make_flow(tmp_path, ["a.jpg", "b.jpg", "c.jpg"])
+    a, b, c = flow.refs
+    classified(a, "side", 0.9)
+    classified(b, "side", 0.8)
+    assert coverage_hints(flow.refs) == []  # c is still being classified
+    classified(c, "back", 0.9)
+    assert coverage_hints(flow.refs) == [
+        "no front view — add a front-facing image for the best results",
+        "two refs classified as side (a.jpg, b.jpg)",
+    ]
+    markup = flow_html(flow, now=T0)
+    assert "no front view" in markup and "two refs classified as side" in markup
+    assert "hint: no front view" in flow_text(flow, now=T0)
+    classified(c, "front", 0.9)
+    assert coverage_hints(flow.refs) == ["two refs classified as side (a.jpg, b.jpg)"]
+    # a character's refs work too (no names)
+    refs = (Ref("front", "https://x/1"), Ref("front", "https://x/2"))
+    assert coverage_hints(refs) == ["two refs classified as front"]
+
+
+def test_character_card_escapes_and_links() -> None:
+    character = Character(
+        id="char_01",
+        name='Eve "<script>"',
+        status="ready",
+        refs=(
+            Ref("front", "https://api.example/storage/front.bin?token=t&x=1"),
+            Ref("side", "javascript:alert(1)"),
+        ),
+        error_message=None,
+    )
+    markup = character_html(character)
+    assert "<script>" not in markup and "Eve &quot;&lt;script&gt;&quot;" in markup
+    links = [a["href"] for t, a in tags(markup) if t == "a"]
+    assert links == ["https://api.example/storage/front.bin?token=t&x=1"]  # no javascript: link
+    assert "ready" in markup and "char_01" in markup
+    text = character_text(character)
+    assert text.splitlines()[0] == 'Eve "<script>" (char_01) — ready'
+    assert "token" not in text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "expired"), (-5, "expired"), (59, "00:59"), (872, "14:32"), (86399, "23 h 59 min")],
+)
+def test_format_countdown(seconds: float, text: str) -> None:
+    assert format_countdown(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("n", "text"), [(0, "0 B"), (999, "999 B"), (12_345, "12.3 kB"), (4_100_000, "4.1 MB")]
+)
+def test_format_size(n: int, text: str) -> None:
+    assert format_size(n) == text
