@@ -120,7 +120,7 @@ class FlowSteps:
                 ref.notice = "ticket no longer valid; uploading again"
                 continue
             pose = ref.classification
-            self._set_ref(ref, "classified", f"{pose.pose} ({pose.confidence:.0%})")
+            self._set_ref(ref, "classified", f"{pose.pose} {pose.confidence:.0%}")
             return
 
     def _mint(self, run: _Run, ref: RefUpload) -> None:
