@@ -32,7 +32,26 @@ _LAZY: dict[str, str] = {
     "errors": "aurous_nb.errors",
 }
 
-__all__ = [*sorted(_LAZY), "__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "AurousClient",
+    "Balance",
+    "Character",
+    "CharacterFlow",
+    "CharacterUploader",
+    "Classification",
+    "FlowEvent",
+    "Page",
+    "Ref",
+    "RefUpload",
+    "Sandbox",
+    "SynthesisReview",
+    "Team",
+    "UploadTicket",
+    "__version__",
+    "errors",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors
