@@ -7,6 +7,7 @@ inspects the bytes; classify and create do (see ``classify.py``).
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from .apierror import ApiError, bad
@@ -57,7 +58,8 @@ def init_upload(state: SandboxState, team_id: str, raw: bytes, base_url: str) ->
             extension=extension,
             content_type=content_type,
             minted_at=now,
-            url_expires=int(now + state.options.url_ttl),
+            # Rounded up: the URL lives at least the documented TTL, never a second less.
+            url_expires=math.ceil(now + state.options.url_ttl),
             ticket_expires=now + state.options.ticket_ttl,
         )
         state.tickets[ticket.id] = ticket
