@@ -8,13 +8,13 @@ from __future__ import annotations
 import base64
 import io
 import os
-import re
 import stat
 import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from ._sniff import _AGREEING_EXT, _KINDS, ACCEPTED, guess_pose_from_name, kind_problem, sniff
 from .errors import ImageCheckError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,94 +24,8 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 4096
 THUMB_SIDE = 256
 
-ACCEPTED = "use JPEG, PNG or WebP"
-
-# kind -> (extension, MIME, Pillow format name)
-_KINDS: dict[str, tuple[str, str, str]] = {
-    "jpeg": ("jpg", "image/jpeg", "JPEG"),
-    "png": ("png", "image/png", "PNG"),
-    "webp": ("webp", "image/webp", "WEBP"),
-}
-_EXT_OF_KIND = {k: v[0] for k, v in _KINDS.items()}
-# extensions that already agree with a kind (".jpeg" is as good as ".jpg")
-_AGREEING_EXT = {"jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "png": "png", "webp": "webp"}
-
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-_AVIF_BRANDS = {b"avif", b"avis"}
-
 # Pillow's own default, used when a caller has switched the guard off globally.
 _DEFAULT_BOMB_PIXELS = 89_478_485
-
-
-def sniff(data: bytes) -> str | None:
-    """Name the file type from its first bytes.
-
-    Returns ``"jpeg"``, ``"png"`` or ``"webp"`` (the accepted kinds), a name for a
-    recognised but refused type (``"heic"``, ``"avif"``, ``"gif"``, ``"svg"``, ``"bmp"``,
-    ``"tiff"``, ``"pdf"``, ``"text"``), or ``None`` when nothing matches.
-    """
-    head = bytes(data[:512])
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[4:8] == b"ftyp":
-        brands = {head[8:12]} | {head[i : i + 4] for i in range(16, min(len(head), 64), 4)}
-        if brands & _AVIF_BRANDS and head[8:12] in _AVIF_BRANDS:
-            return "avif"
-        if brands & _HEIF_BRANDS:
-            return "heic"
-        if brands & _AVIF_BRANDS:
-            return "avif"
-        return None
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:2] == b"BM":
-        return "bmp"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    if head[:5] == b"%PDF-":
-        return "pdf"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
-        return "svg"
-    if head and b"\x00" not in head:
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            # a multi-byte character cut at byte 512 is still text
-            if exc.start < len(head) - 4:
-                return None
-        return "text"
-    return None
-
-
-_POSE_WORDS: dict[str, str] = {
-    "front": "front",
-    "frontal": "front",
-    "side": "side",
-    "profile": "side",
-    "left": "side",
-    "right": "side",
-    "back": "back",
-    "rear": "back",
-    "behind": "back",
-    "portrait": "portrait",
-    "headshot": "portrait",
-    "face": "portrait",
-    "closeup": "portrait",
-}
-
-
-def guess_pose_from_name(name: str) -> str | None:
-    """Guess a pose from a filename (``"hero_side_2.png"`` -> ``"side"``), or ``None``."""
-    stem = os.path.basename(name).rsplit(".", 1)[0].lower()
-    for word in re.split(r"[^a-z]+", stem):
-        if word in _POSE_WORDS:
-            return _POSE_WORDS[word]
-    return None
 
 
 @dataclass(frozen=True)
@@ -230,7 +144,7 @@ def _read_path(
             head = fh.read(512)
             kind = sniff(head)
             if kind not in _KINDS:
-                problem, fix = _kind_problem(kind, head)
+                problem, fix = kind_problem(kind, head)
                 raise _fail(name, problem, fix, kind or ("empty" if not head else None))
             if size > MAX_BYTES and not downscale:
                 raise _too_big(name, size)
@@ -323,16 +237,6 @@ def _resolve(source: object, name: str | None, downscale: bool) -> tuple[str, st
         "pass a path, bytes, a binary file object or a PIL image",
         type(source).__name__,
     )
-
-
-def _kind_problem(kind: str | None, data: bytes) -> tuple[str, str]:
-    if not data:
-        return "the file is empty", "pick the image again"
-    if kind == "text":
-        return "a text file, not an image", ACCEPTED
-    if kind is None:
-        return "not a recognised image type", ACCEPTED
-    return f"{kind.upper()} is not accepted", ACCEPTED
 
 
 def _header_size(data: bytes, kind: str) -> tuple[int, int] | None:
@@ -455,7 +359,7 @@ def check_image(
     shown, path, data = _resolve(source, name, downscale)
     kind = sniff(data)
     if kind not in _KINDS:
-        problem, fix = _kind_problem(kind, data)
+        problem, fix = kind_problem(kind, data)
         raise _fail(shown, problem, fix, kind or ("empty" if not data else None))
     assert kind is not None
     if len(data) > MAX_BYTES and not downscale:
@@ -505,6 +409,7 @@ def check_image(
 
 
 __all__ = [
+    "ACCEPTED",
     "MAX_BYTES",
     "MAX_SIDE",
     "THUMB_SIDE",
