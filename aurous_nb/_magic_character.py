@@ -20,6 +20,7 @@ from ._magic_common import AurousMagicError
 from ._magic_key import SCOPE_FIX
 from .cellbody import CellBody, CellBodyError, RefSpec, fetch_url, parse_cell_body
 from .errors import AurousError, AuthenticationError, MissingScopeError
+from .validate import MAX_NAME, check_attributes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import AurousClient
@@ -27,7 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .magics import AurousMagics
     from .models import Character
 
-MAX_NAME = 100
 MAX_REFS = 6
 RESUME_HINT = "re-run the cell to resume (finished uploads are kept)"
 
@@ -122,6 +122,7 @@ class _CharacterRun:
                 f"remove {len(body.refs) - MAX_REFS}"
             )
         _refuse_duplicates(body)
+        check_attributes(body.attributes)  # before any request; a kept flow keeps its tickets
         client = self.magics.client if self.args.dry_run else self.magics.require_client()
         key = (self.name, body.identity, self.args.classify)
         flow = self.magics.flows.get(key) or self.flow_in_out_var(client, body)
@@ -262,6 +263,7 @@ class _CharacterRun:
                 "--generate needs attributes in the cell, one per line, e.g. `gender: female` "
                 "and `age: 28`"
             )
+        check_attributes(body.attributes)  # what create would refuse, before any request
         if self.args.dry_run:
             from ._magic_plan import generate_plan_text
 

@@ -5,6 +5,7 @@
     AurousError(Exception)                     base of everything we raise
      ├── ConfigurationError                    missing/malformed API key, bad base_url, ...
      ├── ImageCheckError(ValueError)           a local check of a ref failed (images.py)
+     ├── ValidationError(ValueError)           a name/attribute the API would refuse (validate.py)
      ├── FlowError                             flow-level problem (0 or 7 refs, cancelled, ...)
      │    └── FlowCancelled
      ├── WaitTimeoutError(TimeoutError)        wait_for_character gave up (the character is fine)
@@ -43,6 +44,7 @@ __all__ = [
     "AurousError",
     "ConfigurationError",
     "ImageCheckError",
+    "ValidationError",
     "FlowError",
     "FlowCancelled",
     "WaitTimeoutError",
@@ -115,6 +117,29 @@ class ImageCheckError(AurousError, ValueError):
         shown = _one_line(source) if source else ""
         if shown and not text.startswith(shown):
             text = f"{shown}: {text}"
+        if fix and fix not in text:
+            text = f"{text} — {fix}"
+        self.message = text
+        super().__init__(text)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(AurousError, ValueError):
+    """A character's name or attributes would be refused by the API; caught before any request.
+
+    Attributes:
+        field: the field, e.g. ``"name"`` or ``"attributes.age"``.
+        value: the offending value.
+        fix: what to do about it.
+    """
+
+    def __init__(self, message: str, *, field: str, value: object = None, fix: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.fix = fix
+        text = _one_line(message)
         if fix and fix not in text:
             text = f"{text} — {fix}"
         self.message = text

@@ -18,6 +18,7 @@ from ._flowsteps import TICKET_MARGIN, FlowSteps, _Run
 from ._refs import EventKind, FlowEvent, RefState, RefUpload
 from .errors import FlowCancelled, FlowError, ImageCheckError
 from .images import check_image
+from .validate import check_character
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import AurousClient
@@ -192,7 +193,9 @@ class CharacterFlow(FlowSteps):
         """Prepare what is missing and create the character, in the background.
 
         Returns the running future if a start is already in flight, or a finished one
-        once the character exists. Raises FlowError when the flow has no refs.
+        once the character exists. Raises FlowError when the flow has no refs, and
+        ValidationError (before any request; refs keep their tickets) for a name or
+        attributes the API would refuse.
         """
         with self._lock:
             if self.character is not None:
@@ -203,6 +206,8 @@ class CharacterFlow(FlowSteps):
                 return self._started
             if not self.refs:
                 raise FlowError(_too_many(0))
+            # what create would refuse, refused before any request; uploads already done stay
+            check_character(self.name, self.attributes)
             run, future = self._new_run()
             self._started = future
         self._spawn(run, future, self._prepare_and_create)

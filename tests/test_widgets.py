@@ -409,6 +409,30 @@ def test_create_needs_a_name_and_reports_errors_inline(
     assert uploader.character.attributes == {"hair_color": "auburn", "age": 31}
 
 
+def test_create_refuses_a_bad_name_or_attribute_locally_and_keeps_the_upload(
+    uploader: CharacterUploader, aurous_sandbox: Sandbox
+) -> None:
+    send_file(uploader, "f0", "front.png", sample("front.png"))
+    wait_for(lambda: uploader.cards[0]["state"] == "classified")
+    ticket = uploader.flow.refs[0].ticket
+    aurous_sandbox.clear_log()
+    for name, attributes, needle in [
+        ("N" * 101, "", "name: 'NNN"),
+        ("Mira", "age: 500", "attributes.age: 500 is out of range"),
+        ("Mira", "eyes: green", "attributes.eyes: unknown attribute"),
+    ]:
+        uploader.name_input.value, uploader.attributes_input.value = name, attributes
+        uploader.create_button.click()
+        wait_for(lambda: uploader.error and uploader.status == "idle", what="the error")
+        assert needle in uploader.error and "\n" not in uploader.error
+        assert aurous_sandbox.requests == []  # refused before any request
+        assert uploader.flow.refs[0].ticket is ticket and uploader.cards[0]["state"] == "classified"
+    uploader.attributes_input.value = "age: 31"
+    uploader.create_button.click()
+    wait_for(lambda: uploader.status == "created")
+    assert [r.route for r in aurous_sandbox.requests] == ["create"]  # nothing uploaded again
+
+
 def test_kernel_thread_is_never_blocked_by_slow_api(
     uploader: CharacterUploader, aurous_sandbox: Sandbox
 ) -> None:
