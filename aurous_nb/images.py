@@ -6,6 +6,7 @@ Everything here runs before a request is spent. Pillow is imported lazily, insid
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import os
 import stat
@@ -54,6 +55,8 @@ class CheckedImage:
     """What was changed or noticed, e.g. ``"downscaled from 6000×4000 to 4096×2731"``."""
     path: str | None = field(default=None, repr=False)
     """The file the bytes are re-read from at upload time (path sources only)."""
+    digest: str = field(default="", repr=False)
+    """SHA-256 (hex) of the bytes as given, before any downscale: finds the same image twice."""
     _data: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -364,6 +367,7 @@ def check_image(
     assert kind is not None
     if len(data) > MAX_BYTES and not downscale:
         raise _too_big(shown, len(data))
+    digest = hashlib.sha256(data).hexdigest()
     image = _open_decoded(shown, data, kind)
     try:
         w, h = image.size
@@ -404,6 +408,7 @@ def check_image(
         thumbnail=thumb,
         notice="; ".join(notices) or None,
         path=path,
+        digest=digest,
         _data=keep,
     )
 

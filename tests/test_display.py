@@ -44,9 +44,9 @@ def tags(markup: str) -> list[tuple[str, dict[str, str | None]]]:
     return parser.tags
 
 
-def jpeg(size: tuple[int, int]) -> bytes:
+def jpeg(size: tuple[int, int], red: int = 10) -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(buf, "JPEG")
+    Image.new("RGB", size, (red, 120, 200)).save(buf, "JPEG")
     return buf.getvalue()
 
 
@@ -69,9 +69,9 @@ def classified(ref: RefUpload, pose: str, confidence: float) -> None:
 
 def make_flow(tmp_path: Path, names: list[str], side: int = 1200) -> CharacterFlow:
     sources = []
-    for name in names:
+    for i, name in enumerate(names):
         path = tmp_path / name
-        path.write_bytes(jpeg((side, side)))
+        path.write_bytes(jpeg((side, side), red=10 + 20 * i))  # the same image twice is refused
         sources.append(path)
     return CharacterFlow(None, "Aurora <b>", sources)  # type: ignore[arg-type]
 

@@ -400,6 +400,34 @@ def test_two_bad_refs_are_named_in_one_line(client: AurousClient, tmp_path: Path
     assert "missing.png: no such file" in message and "\n" not in message
 
 
+def test_the_same_image_twice_is_refused_before_any_request(
+    aurous_sandbox: Sandbox, client: AurousClient, tmp_path: Path
+) -> None:
+    front, side = write_refs(tmp_path, 2)
+    link = tmp_path / "link.jpg"
+    link.symlink_to(front)
+    copy = tmp_path / "copy.jpg"
+    copy.write_bytes(front.read_bytes())
+    cases = [
+        (front, "hero_front.jpg: the same file as hero_front.jpg (ref 1), listed twice"),
+        (tmp_path / "." / front.name, "the same file as hero_front.jpg (ref 1), listed twice"),
+        (link, "link.jpg: the same file as hero_front.jpg (ref 1), listed twice"),
+        (copy, "copy.jpg: the same image as hero_front.jpg (ref 1): identical bytes"),
+        (front.read_bytes(), "image3: the same image as hero_front.jpg (ref 1): identical"),
+    ]
+    for source, expected in cases:
+        flow = CharacterFlow(client, "Twice", [front, side, source])
+        assert [r.state for r in flow.refs] == ["checked", "checked", "failed"]  # at add()
+        with pytest.raises(ImageCheckError) as info:
+            flow.run_sync()
+        message = str(info.value)
+        assert expected in message and message.endswith(" — remove one of them")
+        assert "\n" not in message and info.value.source == flow.refs[2].name
+        assert aurous_sandbox.requests == []
+    flow.remove(flow.refs[0])  # the first of the two goes: the other one is fine now
+    assert len(flow.run_sync().refs) == 2
+
+
 def test_ref_count_limits(client: AurousClient, tmp_path: Path) -> None:
     with pytest.raises(FlowError, match="^no reference images: add 1–6"):
         CharacterFlow(client, "Empty").run_sync()
@@ -415,10 +443,10 @@ def test_ref_count_limits(client: AurousClient, tmp_path: Path) -> None:
 
 
 def test_sources_of_every_kind(client: AurousClient, tmp_path: Path) -> None:
-    path = write_refs(tmp_path, 1)[0]
+    path, other = write_refs(tmp_path, 2)
     buf = io.BytesIO()
     Image.new("RGB", (200, 300), "red").save(buf, "PNG")
-    with open(path, "rb") as fh:
+    with open(other, "rb") as fh:
         flow = CharacterFlow(
             client,
             "Mixed",
@@ -427,7 +455,7 @@ def test_sources_of_every_kind(client: AurousClient, tmp_path: Path) -> None:
     assert [r.name for r in flow.refs] == [
         "hero_front.jpg",
         "image2",
-        "hero_front.jpg",
+        "hero_side.jpg",
         "image4.png",
     ]
     character = flow.run_sync()

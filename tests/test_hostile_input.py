@@ -6,8 +6,8 @@ Four tables: bad reference images (through ``CharacterFlow`` and through
 versions, and what the API itself refuses (expired, consumed or foreign tickets, unknown ids,
 wrong states). The needles of a case are the file or field, the value and the fix; for errors
 the API returns, aurous_nb passes the server's one-line message on (status, code, param, the
-value it names) and the magics add the fix. Cases that show a product gap in a module under
-active development are ``xfail(strict=True)`` with the gap as the reason.
+value it names) and the magics add the fix. What create would refuse (the name, the
+attributes) and the same image twice are refused locally, before any request.
 """
 
 from __future__ import annotations
@@ -1039,9 +1039,6 @@ def test_a_300_character_name_is_shortened_for_the_api(
     assert character.status == "ready" and flow.refs[0].name == long_name
 
 
-GAP = "flow.py (under active development) has no local check for this; it uploads first"
-
-
 @pytest.mark.parametrize("name", ["", "N" * 101])
 def test_flow_refuses_a_bad_name_before_any_upload(
     aurous_sandbox: Sandbox, client: AurousClient, tmp_path: Path, name: str
@@ -1090,7 +1087,6 @@ def test_flow_takes_attributes_at_the_limits(
     assert flow.run_sync().name == "N" * 100
 
 
-@pytest.mark.xfail(strict=True, reason=f"{GAP}: the same file twice becomes two refs")
 def test_flow_refuses_the_same_file_twice(
     aurous_sandbox: Sandbox, client: AurousClient, tmp_path: Path
 ) -> None:

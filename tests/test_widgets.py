@@ -146,13 +146,25 @@ def sample(name: str) -> bytes:
     return next(p for p in samples.paths() if p.name == name).read_bytes()
 
 
+def variant(name: str) -> bytes:
+    """A sample with one pixel changed: the same pose, not the same image (refused twice)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(sample(name))) as im:
+        im = im.convert("RGB")
+        im.putpixel((0, 0), (1, 2, 3))
+        out = io.BytesIO()
+        im.save(out, "PNG")
+    return out.getvalue()
+
+
 SIX = [
     ("front.png", sample("front.png")),
     ("side.png", sample("side.png")),
     ("back.png", sample("back.png")),
     ("portrait.jpg", sample("portrait.jpg")),
-    ("second_front.png", sample("front.png")),
-    ("profile.png", sample("side.png")),
+    ("second_front.png", variant("front.png")),
+    ("profile.png", variant("side.png")),
 ]
 
 
@@ -354,6 +366,19 @@ def test_refusals_are_clear_and_stop_the_transfer(
         assert {"type": "reject", "id": "seventh"} in replies(u, comms)
     finally:
         u.close()
+
+
+def test_the_same_photo_dropped_twice_is_refused_on_its_card(uploader: CharacterUploader) -> None:
+    send_file(uploader, "f0", "front.png", sample("front.png"))
+    send_file(uploader, "f1", "front copy.png", sample("front.png"))
+    wait_for(lambda: card(uploader, "f1")["state"] == "failed", what="the refusal")
+    assert card(uploader, "f1")["error"] == (
+        "front copy.png: the same image as front.png (ref 1): identical bytes, so the image "
+        "would be used twice — remove one of them"
+    )
+    wait_for(lambda: card(uploader, "f0")["state"] == "classified")
+    first, second = uploader.flow.refs
+    assert first.ticket is not None and second.ticket is None  # nothing sent for the copy
 
 
 def test_failed_upload_shows_inline_and_retry_recovers(
