@@ -19,7 +19,7 @@ from ._live import LiveView, frontend_mode
 from ._magic_common import AurousMagicError
 from ._magic_key import SCOPE_FIX
 from .cellbody import CellBody, CellBodyError, RefSpec, fetch_url, parse_cell_body
-from .errors import AurousError, AuthenticationError, MissingScopeError
+from .errors import AurousError, AuthenticationError, FlowError, MissingScopeError
 from .validate import MAX_NAME, check_attributes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_REFS = 6
 RESUME_HINT = "re-run the cell to resume (finished uploads are kept)"
+KEY_FIX = "check the key with %aurous_key --status"
 
 
 def run_character_magic(magics: AurousMagics, args: Any, cell: str | None) -> Any:
@@ -62,14 +63,19 @@ class _CharacterRun:
         """True once there is something a re-run picks up (a started flow or synthesis)."""
 
     def explain(self, exc: BaseException) -> str:
-        """One line for ``exc``, with what to do."""
-        for cause in _causes(exc):
-            # the same key problem on every ref: say it once, with the fix
-            if isinstance(cause, MissingScopeError):
-                return f"{_one_line(cause)} — {SCOPE_FIX}"
-            if isinstance(cause, AuthenticationError):
-                return f"{_one_line(cause)} — set a valid key with %aurous_key"
-        text = _one_line(exc)
+        """One line for ``exc``, with what to do (the magic's fix in place of the flow's)."""
+        from ._flowchecks import RESUME_FIX  # the flow engine loads with the first flow
+
+        summary = exc if isinstance(exc, FlowError) and exc.errors else None
+        errors = summary.errors if summary is not None else tuple(_causes(exc))
+        for kind, fix in ((MissingScopeError, SCOPE_FIX), (AuthenticationError, KEY_FIX)):
+            cause = next((e for e in errors if isinstance(e, kind)), None)
+            if cause is not None:  # a key problem: the refs that hit it are named once
+                return f"{summary.detail if summary else _one_line(cause)} — {fix}"
+        if summary is not None and summary.fix == RESUME_FIX:
+            text = summary.detail
+        else:
+            text = _one_line(exc)
         return f"{text} — {RESUME_HINT}" if self.resumable else text
 
     def store(self, value: Any) -> None:
@@ -356,13 +362,10 @@ def _settle(future: cf.Future[Any]) -> None:
         pass
 
 
-def _local_failure(failed: list[Any], total: int) -> AurousError:
-    from .errors import FlowError
+def _local_failure(failed: list[Any], total: int) -> BaseException:
+    from ._flowchecks import failure_error
 
-    if len(failed) == 1 and isinstance(failed[0].error, AurousError):
-        return failed[0].error
-    listed = "; ".join(ref.error_message or ref.name for ref in failed)
-    return FlowError(f"{len(failed)} of {total} refs failed local checks (nothing sent): {listed}")
+    return failure_error(failed, total, "failed local checks (nothing sent)")
 
 
 def _refuse_duplicates(body: CellBody) -> None:

@@ -150,7 +150,21 @@ class ValidationError(AurousError, ValueError):
 
 
 class FlowError(AurousError):
-    """A character flow cannot go on (no refs, too many refs, a ref failed, ...)."""
+    """A character flow cannot go on (no refs, too many refs, a ref failed, ...).
+
+    Attributes:
+        detail: what went wrong, one line, without the fix.
+        fix: what to do about it, or None.
+        errors: the errors of the refs that failed (empty when no ref did).
+    """
+
+    def __init__(
+        self, message: str = "", *, fix: str | None = None, errors: tuple[BaseException, ...] = ()
+    ) -> None:
+        self.detail = _one_line(message)
+        self.fix = fix
+        self.errors = errors
+        super().__init__(f"{self.detail} — {fix}" if fix else self.detail)
 
 
 class FlowCancelled(FlowError):

@@ -14,10 +14,10 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._flowchecks import FlowChecks, raise_for
 from ._flowsteps import TICKET_MARGIN, FlowSteps, _Run
 from ._refs import EventKind, FlowEvent, RefState, RefUpload
-from .errors import FlowCancelled, FlowError, ImageCheckError
-from .images import CheckedImage, check_image
+from .errors import FlowCancelled, FlowError
 from .validate import check_character
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +32,7 @@ FlowState = Literal["idle", "running", "done", "failed", "cancelled"]
 MAX_REFS = 6
 
 
-class CharacterFlow(FlowSteps):
+class CharacterFlow(FlowChecks, FlowSteps):
     """Create one character from 1–6 reference images, in parallel, resumably.
 
     Args:
@@ -161,54 +161,6 @@ class CharacterFlow(FlowSteps):
         """Run the local checks of refs not checked yet (no request); return all refs."""
         self._check_refs([ref for ref in list(self.refs) if ref.image is None])
         return list(self.refs)
-
-    def _check_refs(self, refs: list[RefUpload]) -> None:
-        """Check ``refs`` locally; a ref repeating an earlier one (same file or bytes) fails."""
-        outcomes: list[CheckedImage | ImageCheckError] = []
-        for ref in refs:
-            try:
-                outcomes.append(check_image(ref.source, name=ref.name, downscale=self.downscale))
-            except ImageCheckError as exc:
-                outcomes.append(exc)
-        for ref, outcome in sorted(
-            zip(refs, outcomes, strict=True), key=lambda pair: pair[0].index
-        ):
-            with self._lock:  # compare and keep as one step: refs are added from many threads
-                if isinstance(outcome, CheckedImage):
-                    repeated = self._repeats(ref, outcome)
-                    outcome = repeated if repeated is not None else outcome
-                if isinstance(outcome, CheckedImage):
-                    ref.image, ref.error, ref.notice = outcome, None, outcome.notice
-                    ref.total_bytes = outcome.size
-                else:
-                    ref.image, ref.error = None, outcome
-            if ref.image is not None:
-                self._set_ref(ref, ref.resting_state(), ref.image.notice)
-            else:
-                self._set_ref(ref, "failed", ref.error_message)
-
-    def _repeats(self, ref: RefUpload, image: CheckedImage) -> ImageCheckError | None:
-        """The error for ``ref`` if another checked ref is the same file or the same bytes."""
-        where = _real_path(ref.source)
-        for other in self.refs:
-            if other is ref or other.image is None:
-                continue
-            if where is not None and where == _real_path(other.source):
-                problem = f"the same file as {other.name} (ref {other.index + 1}), listed twice"
-            elif image.digest and image.digest == other.image.digest:
-                problem = (
-                    f"the same image as {other.name} (ref {other.index + 1}): identical bytes, "
-                    "so the image would be used twice"
-                )
-            else:
-                continue
-            return ImageCheckError(
-                f"{ref.name}: {problem}",
-                source=ref.name,
-                value=other.name,
-                fix="remove one of them",
-            )
-        return None
 
     # ---- running -----------------------------------------------------------------------------
 
@@ -355,7 +307,7 @@ class CharacterFlow(FlowSteps):
         targets = [r for r in targets if r in self.refs]
         # every local check before any request, so a bad ref fails fast and nothing is sent
         self._check_refs([ref for ref in targets if ref.image is None])
-        _raise_for([r for r in targets if r.image is None], len(targets), "failed local checks")
+        raise_for([r for r in targets if r.image is None], len(targets), "failed local checks")
         todo = [r for r in targets if self._needs_work(r)]
         if not todo:
             return
@@ -368,7 +320,7 @@ class CharacterFlow(FlowSteps):
             self._wait(run, futures)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-        _raise_for([r for r in todo if not r.done], len(targets), "failed")
+        raise_for([r for r in todo if not r.done], len(targets), "failed")
 
     def _wait(self, run: _Run, futures: list[cf.Future[Any]]) -> None:
         """Block until every future is done or the run is cancelled (then raise at once)."""
@@ -431,23 +383,3 @@ def _default_name(source: object, index: int) -> str:
     if hasattr(source, "save") and hasattr(source, "mode"):  # a PIL image
         return f"image{index + 1}.png"
     return f"image{index + 1}"
-
-
-def _real_path(source: object) -> str | None:
-    """The file a path source names, symlinks resolved; None for other sources."""
-    if not isinstance(source, (str, os.PathLike)):
-        return None
-    try:
-        return os.path.realpath(os.path.expanduser(os.fspath(source)))
-    except (OSError, ValueError):
-        return None
-
-
-def _raise_for(failed: list[RefUpload], total: int, what: str) -> None:
-    """Raise the one ref's error, or a FlowError naming every failed ref."""
-    if not failed:
-        return
-    if len(failed) == 1 and failed[0].error is not None:
-        raise failed[0].error
-    lines = "; ".join(f"{r.error_message or r.name + ': not finished'}" for r in failed)
-    raise FlowError(f"{len(failed)} of {total} refs {what}: {lines}") from failed[0].error

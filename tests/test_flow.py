@@ -428,6 +428,54 @@ def test_the_same_image_twice_is_refused_before_any_request(
     assert len(flow.run_sync().refs) == 2
 
 
+def test_refs_failing_the_same_way_are_named_once_with_the_message_once(
+    aurous_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    key = aurous_sandbox.add_key()
+    paths = write_refs(tmp_path, 3)
+    with AurousClient(api_key=key, base_url=aurous_sandbox.url, max_retries=0) as client:
+        flow = CharacterFlow(client, "Locked out", paths)
+        aurous_sandbox.revoke_key(key)
+        with pytest.raises(FlowError) as info:
+            flow.run_sync()
+    message = str(info.value)
+    assert message.startswith(
+        "3 of 3 refs failed: hero_front.jpg, hero_side.jpg, hero_back.jpg: 401 revoked_api_key: "
+    )
+    assert message.endswith(" — check the API key") and "\n" not in message
+    assert message.count("401") == 1 and "request_id" not in message
+    assert info.value.fix == "check the API key" and len(info.value.errors) == 3
+    assert routes(aurous_sandbox) == {"init": 3}
+
+
+def test_refs_failing_different_ways_are_grouped_by_message(
+    aurous_sandbox: Sandbox, strict_client: AurousClient, tmp_path: Path
+) -> None:
+    aurous_sandbox.inject("classify", status=503, times=2)
+    flow = CharacterFlow(strict_client, "Mixed", write_refs(tmp_path, 3))
+    with pytest.raises(FlowError) as info:
+        flow.run_sync()
+    failed = [r.name for r in flow.refs if r.state == "failed"]
+    message = str(info.value)
+    assert message.startswith(f"2 of 3 refs failed: {', '.join(failed)}: 503 ")
+    assert message.count("503 ") == 1 and message.endswith(
+        " — run it again to resume (finished refs are kept)"
+    )
+    # local checks: each file named once, a shared problem stated once
+    for name in ("a.heic", "b.heic"):
+        (tmp_path / name).write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 32)
+    (tmp_path / "c.png").write_text("hello")
+    flow = CharacterFlow(
+        strict_client, "Bad", [tmp_path / n for n in ("a.heic", "c.png", "b.heic")]
+    )
+    with pytest.raises(FlowError) as info:
+        flow.run_sync()
+    assert str(info.value) == (
+        "3 of 3 refs failed local checks: a.heic, b.heic: HEIC is not accepted — use JPEG, PNG or "
+        "WebP; c.png: a text file, not an image — use JPEG, PNG or WebP"
+    )
+
+
 def test_ref_count_limits(client: AurousClient, tmp_path: Path) -> None:
     with pytest.raises(FlowError, match="^no reference images: add 1–6"):
         CharacterFlow(client, "Empty").run_sync()

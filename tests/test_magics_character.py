@@ -188,6 +188,23 @@ def test_failure_then_resume_without_reuploading(ip: TestingShell, keyed: Sandbo
     assert routes(keyed) == ["classify", "create"]  # only the unfinished ref, then create
 
 
+def test_a_key_refused_for_every_ref_names_each_ref_once(
+    ip: TestingShell, magics: AurousMagics, aurous_sandbox: Sandbox
+) -> None:
+    key = aurous_sandbox.add_key()
+    use_key(ip, aurous_sandbox, key)
+    aurous_sandbox.revoke_key(key)
+    error = ip.run_cell(f'%%aurous_character "Locked"\n{SAMPLES}', check=False).error_in_exec
+    assert isinstance(error, AurousMagicError)
+    (shown,) = error._render_traceback_()
+    assert shown.startswith(
+        "FlowError: 4 of 4 refs failed: front.png, side.png, back.png, portrait.jpg: "
+        "401 revoked_api_key: "
+    )
+    assert shown.endswith(" — check the key with %aurous_key --status")
+    assert shown.count("401") == 1 and "request_id" not in shown and "\n" not in shown
+
+
 def test_resume_from_the_out_variable(
     ip: TestingShell, keyed: Sandbox, magics: AurousMagics
 ) -> None:
