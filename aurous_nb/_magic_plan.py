@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .display import format_size
+from .errors import one_line as _t  # text: control characters in names shown escaped
 from .images import guess_pose_from_name
 
 _FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px"
@@ -41,21 +42,22 @@ def _requests_line(refs: Sequence[Any], classify: bool) -> str:
 
 def plan_text(name: str, refs: Sequence[Any], attributes: Mapping[str, Any], classify: bool) -> str:
     """The plan of an upload flow as plain text (one line per ref)."""
-    lines = [f"dry run: {name} — {len(refs)} ref{'s' if len(refs) != 1 else ''}"]
+    lines = [f"dry run: {_t(name)} — {len(refs)} ref{'s' if len(refs) != 1 else ''}"]
     for ref in refs:
         image = ref.image
         if image is None:
-            lines.append(f"  {ref.index + 1}. {ref.name}  ✗ {ref.error_message}")
+            lines.append(f"  {ref.index + 1}. {_t(ref.name)}  ✗ {_t(ref.error_message)}")
             continue
         pose = guess_pose_from_name(ref.name) or "?"
         row = (
-            f"  {ref.index + 1}. {ref.name}  {image.kind}  {format_size(image.size)}  "
+            f"  {ref.index + 1}. {_t(ref.name)}  {image.kind}  {format_size(image.size)}  "
             f"{image.width}×{image.height}  pose by name: {pose}"
         )
-        lines.append(row + (f"  ({image.notice})" if image.notice else ""))
-    lines.extend(f"  hint: {h}" for h in _pose_hints(refs))
+        lines.append(row + (f"  ({_t(image.notice)})" if image.notice else ""))
+    lines.extend(f"  hint: {_t(h)}" for h in _pose_hints(refs))
     if attributes:
-        lines.append("  attributes: " + ", ".join(f"{k}={v!r}" for k, v in attributes.items()))
+        shown = ", ".join(f"{k}={v!r}" for k, v in attributes.items())
+        lines.append("  attributes: " + _t(shown))
     lines.append("  " + _requests_line(refs, classify))
     return "\n".join(lines)
 
@@ -113,6 +115,6 @@ def generate_plan_text(name: str, attributes: Mapping[str, Any], save: bool) -> 
     shown = ", ".join(f"{k}={v!r}" for k, v in attributes.items())
     then = "poll until reviewing, then save" if save else "poll until it is reviewed"
     return (
-        f"dry run: synthesize {name} from {shown}\n"
+        f"dry run: synthesize {_t(name)} from {_t(shown)}\n"
         f"  would send 1 create (generate: true; 4 generations), {then} — nothing was sent"
     )

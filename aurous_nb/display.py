@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .errors import one_line as _t  # text renderings: control characters shown escaped
+
 if TYPE_CHECKING:  # pragma: no cover
     from .flow import CharacterFlow, RefUpload
     from .models import Character
@@ -265,12 +267,16 @@ def character_html(character: Character) -> str:
 
 
 def character_text(character: Character) -> str:
-    """Plain-text summary of a character (refs as pose and URL without its token)."""
-    lines = [f"{character.name} ({character.id}) — {character.status}"]
+    """Plain-text summary of a character (refs as pose and URL without its token).
+
+    Every string from the user or the server is on one line with its control characters
+    escaped, so a hostile name cannot drive the terminal.
+    """
+    lines = [f"{_t(character.name)} ({_t(character.id)}) — {_t(character.status)}"]
     for i, ref in enumerate(character.refs, 1):
-        lines.append(f"  {i}. {ref.pose:<8} {ref.url.split('?', 1)[0]}")
+        lines.append(f"  {i}. {_t(ref.pose):<8} {_t(ref.url.split('?', 1)[0])}")
     if character.error_message:
-        lines.append(f"  error: {character.error_message}")
+        lines.append(f"  error: {_t(character.error_message)}")
     return "\n".join(lines)
 
 
@@ -280,14 +286,18 @@ def _bar(pct: int, width: int = 10) -> str:
 
 
 def flow_text(flow: CharacterFlow, *, now: datetime | float | None = None) -> str:
-    """The terminal rendering of :func:`flow_html`: one line per ref, hints, the result."""
+    """The terminal rendering of :func:`flow_html`: one line per ref, hints, the result.
+
+    File names, notices and messages have their control characters escaped (``\\x1b``).
+    """
     at = _now(now)
     refs: Sequence[RefUpload] = list(flow.refs)
-    lines = [f"{flow.name} — {len(refs)} ref{'s' if len(refs) != 1 else ''} — {flow.state}"]
-    width = max((len(r.name) for r in refs), default=4)
-    width = min(width, 28)
-    for ref in refs:
-        name = ref.name if len(ref.name) <= width else ref.name[: width - 1] + "…"
+    count = f"{len(refs)} ref{'s' if len(refs) != 1 else ''}"
+    lines = [f"{_t(flow.name)} — {count} — {flow.state}"]
+    names = [_t(r.name) for r in refs]
+    width = min(max((len(n) for n in names), default=4), 28)
+    for ref, name in zip(refs, names, strict=True):
+        name = name if len(name) <= width else name[: width - 1] + "…"
         size = format_size(ref.image.size) if ref.image else ""
         cols = [f"  {ref.index + 1}. {name:<{width}}", f"{size:>8}", f"{ref.state:<10}"]
         pose = _pose_label(ref)
@@ -300,14 +310,14 @@ def flow_text(flow: CharacterFlow, *, now: datetime | float | None = None) -> st
             cols.append(expiry[1])
         line = "  ".join(cols).rstrip()
         if ref.error_message:
-            line += f"\n       ! {ref.error_message}"
+            line += f"\n       ! {_t(ref.error_message)}"
         elif ref.notice:
-            line += f"\n       ({ref.notice})"
+            line += f"\n       ({_t(ref.notice)})"
         lines.append(line)
-    lines.extend(f"  hint: {h}" for h in coverage_hints(refs))
+    lines.extend(f"  hint: {_t(h)}" for h in coverage_hints(refs))
     if flow.error is not None and flow.state in ("failed", "cancelled"):
-        lines.append(f"  {flow.state}: {' '.join(str(flow.error).split())}")
+        lines.append(f"  {flow.state}: {_t(flow.error)}")
     if flow.character is not None:
         ch = flow.character
-        lines.append(f"  character {ch.id} — {ch.status}")
+        lines.append(f"  character {_t(ch.id)} — {_t(ch.status)}")
     return "\n".join(lines)

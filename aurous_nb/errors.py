@@ -71,6 +71,7 @@ __all__ = [
     "error_class_for",
     "get_header",
     "make_status_error",
+    "one_line",
     "parse_retry_after",
 ]
 
@@ -83,6 +84,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def _one_line(text: str) -> str:
     line = " ".join(str(text).split())
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
+
+
+def one_line(text: object) -> str:
+    """``text`` as one line fit for a terminal: whitespace runs collapsed to one space, other
+    control characters (ESC, NUL, DEL, C1) shown escaped as ``\\x1b`` and the like."""
+    return _one_line(str(text))
 
 
 class AurousError(Exception):

@@ -92,6 +92,39 @@ def test_evil_filename_renders_as_text(tmp_path: Path) -> None:
     assert imgs[0]["alt"] == EVIL  # the parser un-escapes the attribute: it was text
 
 
+def test_control_characters_in_names_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    hostile = "bad\nname\x1b[2J\x07\x9b.jpg"  # newline, clear screen, bell, C1 CSI
+    flow = make_flow(tmp_path, [hostile, "b.jpg"])
+    flow.name = "Eve\x1b]0;pwned\x07"
+    flow.refs[1].notice = "re-minted\x1b[31m"
+    classified(flow.refs[0], "side", 0.9)
+    classified(flow.refs[1], "side", 0.8)
+    flow.error, flow.state = ValueError("boom\x1b[5m"), "failed"
+    character = Character(
+        id="char_\x1b[1m",
+        name="Eve\x1b[2J",
+        status="failed",
+        refs=(Ref("front", "https://x/\x1b[3m?token=secret"),),
+        created_at=T0,
+        updated_at=T0,
+        error_message="synthesis\x00failed\r\nagain",
+    )
+    for text in (flow_text(flow, now=T0), character_text(character)):
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text), repr(text)
+        assert "\\x1b" in text
+    text = flow_text(flow, now=T0)
+    assert text.splitlines()[0] == "Eve\\x1b]0;pwned\\x07 — 2 refs — failed"
+    assert "1. bad name\\x1b[2J\\x07\\x9b.jpg" in text  # the newline is a space: one line per ref
+    assert "(re-minted\\x1b[31m)" in text and "failed: boom\\x1b[5m" in text
+    assert "hint: two refs classified as side (bad name\\x1b[2J\\x07\\x9b.jpg, b.jpg)" in text
+    lines = character_text(character).splitlines()
+    assert lines[0] == "Eve\\x1b[2J (char_\\x1b[1m) — failed"
+    assert (
+        lines[1] == "  1. front    https://x/\\x1b[3m"
+        and lines[2] == "  error: synthesis\\x00failed again"
+    )
+
+
 def test_thumbnail_only_in_output(tmp_path: Path) -> None:
     flow = make_flow(tmp_path, ["front.jpg"], side=3000)
     markup = flow_html(flow, now=T0)

@@ -334,6 +334,18 @@ def test_dry_run_shows_problems(ip: TestingShell, magics: AurousMagics, tmp_path
     assert "no file named like" not in plan  # front.png is there
 
 
+def test_dry_run_text_escapes_control_characters(
+    ip: TestingShell, magics: AurousMagics, tmp_path: Path
+) -> None:
+    odd = tmp_path / "odd\x1b[2J\x07.png"
+    odd.write_bytes(samples.paths()[1].read_bytes())
+    ip.user_ns["odd"] = str(odd)
+    with capture_output() as cap:
+        ip.run_cell('%%aurous_character "Plan" --dry-run\n{odd}')
+    plan = cap.outputs[0].data["text/plain"]
+    assert "1. odd\\x1b[2J\\x07.png  png" in plan and "\x1b" not in plan and "\x07" not in plan
+
+
 # ---------------------------------------------------------------- --generate
 
 
