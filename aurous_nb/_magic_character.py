@@ -192,7 +192,8 @@ class _CharacterRun:
         """Run ``flow`` in the background; refresh the live output from this thread."""
         from .display import flow_html, flow_text
 
-        view = self.view(lambda: self.sized(flow_html(flow)), lambda: flow_text(flow))
+        px = self.magics.thumbnail_size or None
+        view = self.view(lambda: flow_html(flow, thumb_size=px), lambda: flow_text(flow))
         changed = threading.Event()
         unsubscribe = flow.subscribe(lambda _event: changed.set())
         view.show()
@@ -227,18 +228,6 @@ class _CharacterRun:
 
             print(character_text(character))
         return character
-
-    def sized(self, markup: str) -> str:
-        """Wrap the flow HTML so ``AurousMagics.thumbnail_size`` applies to its thumbnails."""
-        px = self.magics.thumbnail_size
-        if not px:
-            return markup
-        scope = f"aurous-thumbs-{px}"
-        style = (
-            f"<style>.{scope} .aurous-ref img{{max-width:{px}px!important;"
-            f"max-height:{px}px!important}}</style>"
-        )
-        return f'{style}<div class="{scope}">{markup}</div>'
 
     def dry_run(self, flow: CharacterFlow, body: CellBody, failed: list[Any]) -> None:
         from ._magic_plan import plan_html, plan_text

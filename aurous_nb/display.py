@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .errors import one_line as _t  # text renderings: control characters shown escaped
+from .images import THUMB_SIDE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .flow import CharacterFlow, RefUpload
@@ -28,6 +29,8 @@ __all__ = [
     "format_size",
 ]
 
+DEFAULT_THUMB_PX = 128
+"""Largest side in px of a ref's thumbnail in :func:`flow_html`, unless ``thumb_size`` says."""
 _NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 _STATE_COLORS = {
     "queued": "#8a8f98",
@@ -151,21 +154,24 @@ def _conf_color(confidence: float) -> str:
     return "#1d8a4c" if confidence >= 0.8 else "#b26a00" if confidence >= 0.5 else "#c62828"
 
 
-def _ref_card(ref: RefUpload, now: datetime) -> str:
+def _ref_card(ref: RefUpload, now: datetime, px: int) -> str:
     image = ref.image
     if image is not None:
         thumb = (
             f'<img src="{_e(image.thumbnail_data_uri())}" alt="{_e(ref.name)}" '
-            'style="max-width:128px;max-height:128px;display:block;margin:0 auto">'
+            f'style="max-width:{px}px;max-height:{px}px;display:block;margin:0 auto">'
         )
         size = f"{format_size(image.size)} · {image.width}×{image.height}"
     else:
-        thumb = '<div style="width:128px;height:96px;background:#eef0f3;margin:0 auto"></div>'
+        thumb = (
+            f'<div style="width:{px}px;height:{px * 3 // 4}px;background:#eef0f3;'
+            'margin:0 auto"></div>'
+        )
         size = ""
     state_color = _STATE_COLORS.get(ref.state, "#5b6b82")
     pct = _percent(ref)
     parts = [
-        f'<div class="aurous-ref" data-state="{_e(ref.state)}" style="width:168px;'
+        f'<div class="aurous-ref" data-state="{_e(ref.state)}" style="width:{max(168, px + 18)}px;'
         'border:1px solid #d0d7de;border-radius:8px;padding:8px;box-sizing:border-box">',
         thumb,
         f'<div style="margin-top:6px;font-weight:600;overflow:hidden;text-overflow:ellipsis;'
@@ -200,16 +206,26 @@ def _ref_card(ref: RefUpload, now: datetime) -> str:
     return "".join(parts)
 
 
-def flow_html(flow: CharacterFlow, *, now: datetime | float | None = None) -> str:
-    """A card per ref (thumbnail, name, size, state, progress, pose, expiry), hints, result."""
+def flow_html(
+    flow: CharacterFlow, *, now: datetime | float | None = None, thumb_size: int | None = None
+) -> str:
+    """A card per ref (thumbnail, name, size, state, progress, pose, expiry), hints, result.
+
+    Args:
+        flow: the flow to show.
+        now: the time countdowns are computed at (default: now).
+        thumb_size: largest side in px the thumbnails are shown at (default 128, at most
+            :data:`~aurous_nb.images.THUMB_SIDE`, the size they are stored at).
+    """
     at = _now(now)
+    px = DEFAULT_THUMB_PX if not thumb_size else max(16, min(int(thumb_size), THUMB_SIDE))
     refs = list(flow.refs)
     head = (
         f'<div style="margin-bottom:6px"><b>{_e(flow.name)}</b> · {len(refs)} '
         f"ref{'s' if len(refs) != 1 else ''} "
         f"{_badge(flow.state, _STATE_COLORS.get(flow.state, '#5b6b82'))}</div>"
     )
-    cards = "".join(_ref_card(ref, at) for ref in refs)
+    cards = "".join(_ref_card(ref, at, px) for ref in refs)
     out = [
         f'<div class="aurous-flow" style="{_FONT}">',
         head,

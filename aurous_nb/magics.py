@@ -59,7 +59,7 @@ class AurousMagics(Magics):
     thumbnail_size = Int(
         0,
         help="Largest size in px of the ref thumbnails in the live display; 0 keeps the "
-        "display's own size (the thumbnails saved in outputs are at most 256 px).",
+        "display's own size (128 px). At most 256, the size thumbnails are saved at.",
     ).tag(config=True)
     update_interval = Float(
         0.1, help="Shortest time in seconds between two updates of the live display."

@@ -134,6 +134,23 @@ def test_thumbnail_only_in_output(tmp_path: Path) -> None:
     assert "3000×3000" in markup and "front.jpg" in markup
 
 
+def test_thumb_size(tmp_path: Path) -> None:
+    flow = make_flow(tmp_path, ["a.jpg", "b.jpg"])
+    flow.add(tmp_path / "missing.jpg")  # a failed ref shows a placeholder of the same size
+
+    def sizes(markup: str) -> list[str]:
+        return re.findall(r"max-width:(\d+)px;max-height:(\d+)px", markup)
+
+    assert sizes(flow_html(flow, now=T0)) == [("128", "128")] * 2  # the default
+    markup = flow_html(flow, now=T0, thumb_size=64)
+    assert sizes(markup) == [("64", "64")] * 2 and "width:64px;height:48px" in markup
+    assert "<style" not in markup
+    assert sizes(flow_html(flow, now=T0, thumb_size=240)) == [("240", "240")] * 2
+    assert 'style="width:258px' in flow_html(flow, now=T0, thumb_size=240)  # the card grows
+    assert sizes(flow_html(flow, now=T0, thumb_size=1000)) == [("256", "256")] * 2  # stored size
+    assert sizes(flow_html(flow, now=T0, thumb_size=0)) == [("128", "128")] * 2
+
+
 def test_countdowns_url_then_ticket(tmp_path: Path) -> None:
     flow = make_flow(tmp_path, ["front.jpg"])
     ref = flow.refs[0]

@@ -85,7 +85,9 @@ def test_thumbnail_size_option(ip: TestingShell, keyed: Sandbox) -> None:
     ip.run_cell("%config AurousMagics.thumbnail_size = 48")
     with capture_output() as cap:
         ip.run_cell(f'%%aurous_character "Small"\n{SAMPLES}')
-    assert "max-width:48px!important" in cap.outputs[-1].data["text/html"]
+    markup = cap.outputs[-1].data["text/html"]
+    assert markup.count("max-width:48px;max-height:48px") == 4  # one per ref, no <style> hack
+    assert "<style" not in markup and "max-width:128px" not in markup
 
 
 def test_text_rendering_in_a_terminal(
