@@ -188,3 +188,20 @@ def test_plugin_fixture_works_in_a_users_project(tmp_path):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "2 passed" in out.stdout
+
+
+def test_idle_keep_alive_timeout_prints_nothing(monkeypatch, caplog):
+    """An idle connection timing out is routine; in a notebook its log line would land in
+    whatever cell runs next."""
+    import socket
+    import time
+
+    from aurous_nb.sandbox.handler import KeepAliveHandler
+
+    monkeypatch.setattr(KeepAliveHandler, "timeout", 0.3)
+    with Sandbox() as sandbox:
+        host, port = sandbox.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            time.sleep(0.8)  # the server gives up on the idle connection
+            assert sock.recv(1) == b""  # ... and closes it
+    assert not [r for r in caplog.records if "timed out" in r.getMessage()]

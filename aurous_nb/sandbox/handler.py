@@ -37,6 +37,13 @@ class KeepAliveHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Quiet: the sandbox keeps its own request log."""
 
+    def log_error(self, format: str, *args: Any) -> None:
+        """Quiet for idle keep-alive connections timing out (routine, and in a notebook the
+        line would land in whatever cell runs next); anything else is still reported."""
+        if args and isinstance(args[0], TimeoutError):
+            return
+        super().log_error(format, *args)
+
     def run_wsgi(self) -> None:
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
