@@ -171,6 +171,32 @@ def _run_cell(page: Any, index: int) -> None:
     raise AssertionError(f"cell {index} never started running")
 
 
+def _cards_seen(page: Any) -> list[str]:
+    """Each card as the page shows it: name, data-state, state text, error line."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('.aurous-card')].map(c => [
+                c.querySelector('.aurous-name')?.textContent,
+                c.dataset.state,
+                c.querySelector('.aurous-state')?.textContent,
+                c.querySelector('.aurous-error')?.textContent,
+            ].join(' | '))"""
+        )
+    )
+
+
+def _wait_for_cards(page: Any, script: str, timeout_ms: int, what: str) -> None:
+    """page.wait_for_function(script); on timeout fail with the cards as they stand."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(script, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"timed out after {timeout_ms / 1000:g} s waiting for {what}; saw {_cards_seen(page)}"
+        ) from None
+
+
 def _countdown(page: Any) -> str:
     return str(page.locator(".aurous-card .aurous-countdown").first.text_content() or "")
 
@@ -194,10 +220,14 @@ def _exercise_uploader(
     page.set_input_files(".aurous-uploader input.aurous-file-input", [str(p) for p in files])
     cards = page.locator(".aurous-card")
     # a card per file at once (before the kernel has the bytes)
-    page.wait_for_function("document.querySelectorAll('.aurous-card').length === 6", timeout=5_000)
-    page.wait_for_function(
+    _wait_for_cards(
+        page, "document.querySelectorAll('.aurous-card').length === 6", 5_000, "six cards"
+    )
+    _wait_for_cards(
+        page,
         "document.querySelectorAll('.aurous-card[data-state=classified]').length === 6",
-        timeout=120_000,
+        120_000,
+        "six classified cards",
     )
     print(f"[{tag}] six files sent, uploaded and classified in {time.monotonic() - started:.1f} s")
     poses = [cards.nth(i).locator(".aurous-pose").text_content() or "" for i in range(6)]

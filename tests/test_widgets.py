@@ -80,15 +80,70 @@ def uploader(client: AurousClient, comms: list[RecordingComm]) -> Iterator[Chara
     u.close()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 15.0,
+    what: str = "",
+    show: Callable[[], Any] | None = None,
+) -> Any:
+    """Poll ``predicate`` until it is truthy; on timeout say what was seen (``show()``)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
+            seen = f"; saw {show()}" if show is not None else ""
+            raise AssertionError(
+                f"timed out after {timeout:g} s waiting for {what or predicate}{seen}"
+            )
         time.sleep(0.01)
+
+
+def states(u: CharacterUploader) -> str:
+    """The cards as synced (id, state, error) and the flow's refs behind them, for messages."""
+    cards = [(c["id"], c["state"], c["error"]) for c in u.cards]
+    return f"cards {cards}, flow refs {u.flow.refs}"
+
+
+def wait_cards(
+    u: CharacterUploader, predicate: Callable[[], Any], what: str, timeout: float = 15.0
+) -> Any:
+    """wait_for() whose timeout message lists the uploader's card and ref states."""
+    return wait_for(predicate, timeout, what, show=lambda: states(u))
+
+
+def package_threads() -> list[threading.Thread]:
+    """aurous_nb's worker threads (flow runs, uploads, widget workers), not the sandbox's."""
+    return [
+        t
+        for t in threading.enumerate()
+        if t.name.startswith("aurous-") and not t.name.startswith("aurous-sandbox")
+    ]
+
+
+def settle(whose: str, timeout: float = 30.0) -> None:
+    """Wait until no aurous_nb worker thread runs; fail naming them after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while (left := package_threads()) and time.monotonic() < deadline:
+        left[0].join(0.05)
+    if left:
+        names = sorted(t.name for t in left)
+        raise AssertionError(f"{whose} left aurous_nb threads running after {timeout:g} s: {names}")
+
+
+@pytest.fixture(autouse=True)
+def no_work_left_behind() -> Iterator[None]:
+    """No test runs while an earlier test's uploads or flows still send requests.
+
+    The sandbox is one per session, reset between tests with the same API key, so a
+    flow still running from an earlier test keeps calling it during the next one: a
+    closed uploader's classify once spent the 503 the next test had injected
+    (``inject("classify", times=1)``), and that test timed out waiting for a failure.
+    """
+    settle("an earlier test")
+    yield
+    settle("this test")
 
 
 def browser_msg(u: CharacterUploader, content: dict[str, Any], buffers: Sequence[Any] = ()) -> None:
@@ -206,7 +261,9 @@ def test_six_files_in_chunks_then_create(
     assert [a["received"] for a in acks][-1] == len(SIX[0][1])
     assert len(acks) == -(-len(SIX[0][1]) // 1000)  # one ack per chunk: the browser's window
 
-    wait_for(lambda: all(c["state"] == "classified" for c in uploader.cards), what="classified")
+    wait_cards(
+        uploader, lambda: all(c["state"] == "classified" for c in uploader.cards), "classified"
+    )
     poses = [c["pose"] for c in uploader.cards]
     assert poses == ["front", "side", "back", "portrait", "front", "side"]
     for c in uploader.cards:
@@ -265,7 +322,9 @@ def test_no_image_bytes_in_synced_state_after_six_large_photos(
         total += len(data)
         send_file(uploader, f"f{i}", path.name, data, chunk=1024 * 1024)
     assert total > 45 * 1024 * 1024
-    wait_for(lambda: all(c["state"] == "classified" for c in uploader.cards), 90, what="classified")
+    wait_cards(
+        uploader, lambda: all(c["state"] == "classified" for c in uploader.cards), "classified", 90
+    )
     huge = card(uploader, "f5")
     assert huge["size"] > 10 * 1024 * 1024
     assert "MiB" in huge["notice"] and "→" in huge["notice"]
@@ -295,7 +354,7 @@ def test_countdowns_do_not_tick_from_the_kernel(
     uploader: CharacterUploader, comms: list[RecordingComm]
 ) -> None:
     send_file(uploader, "f0", "front.png", sample("front.png"))
-    wait_for(lambda: uploader.cards[0]["state"] == "classified")
+    wait_cards(uploader, lambda: uploader.cards[0]["state"] == "classified", "classified")
     time.sleep(0.3)  # let the last coalesced redraw go out
     before = sum(len(getattr(c, "log", [])) for c in comms)
     time.sleep(1.2)
@@ -381,13 +440,28 @@ def test_the_same_photo_dropped_twice_is_refused_on_its_card(uploader: Character
     assert first.ticket is not None and second.ticket is None  # nothing sent for the copy
 
 
+def test_close_stops_the_uploads(uploader: CharacterUploader, aurous_sandbox: Sandbox) -> None:
+    aurous_sandbox.inject("upload", latency_ms=1000, times=None)
+    send_file(uploader, "f0", "front.png", sample("front.png"))
+    ref = wait_cards(uploader, lambda: uploader.flow.refs, "a ref")[0]
+    wait_cards(uploader, lambda: ref.state == "uploading", "the PUT")
+    uploader.close()
+    settle("the closed uploader")  # the PUT in flight finishes; nothing starts after it
+    assert [r.route for r in aurous_sandbox.requests] == ["init", "upload"]
+    assert ref.state == "uploaded"  # the flow keeps it: running it again resumes from here
+
+
 def test_failed_upload_shows_inline_and_retry_recovers(
     uploader: CharacterUploader, aurous_sandbox: Sandbox
 ) -> None:
     aurous_sandbox.inject("classify", status=503, times=1)
     send_file(uploader, "f0", "front.png", sample("front.png"))
     send_file(uploader, "f1", "side.png", sample("side.png"))
-    wait_for(lambda: {c["state"] for c in uploader.cards} == {"failed", "classified"})
+    wait_cards(
+        uploader,
+        lambda: {c["state"] for c in uploader.cards} == {"failed", "classified"},
+        "one card failed by the injected 503, the other classified",
+    )
     failed = next(c for c in uploader.cards if c["state"] == "failed")
     assert failed["retryable"]
     assert failed["error"].startswith("503 ")
@@ -395,7 +469,7 @@ def test_failed_upload_shows_inline_and_retry_recovers(
     assert uploader.create_button.disabled
     assert "Remove or retry" in uploader.hint.value
     browser_msg(uploader, {"type": "retry", "id": failed["id"]})
-    wait_for(lambda: all(c["state"] == "classified" for c in uploader.cards), what="retried")
+    wait_cards(uploader, lambda: all(c["state"] == "classified" for c in uploader.cards), "retried")
     assert card(uploader, failed["id"])["error"] == ""
     assert not uploader.create_button.disabled
 
@@ -409,7 +483,7 @@ def test_create_needs_a_name_and_reports_errors_inline(
     uploader: CharacterUploader, aurous_sandbox: Sandbox
 ) -> None:
     send_file(uploader, "f0", "front.png", sample("front.png"))
-    wait_for(lambda: uploader.cards[0]["state"] == "classified")
+    wait_cards(uploader, lambda: uploader.cards[0]["state"] == "classified", "classified")
     uploader.name_input.value = "  "  # as typed in the browser: the trait follows
     assert uploader.name == "  "
     assert uploader.create_button.disabled
@@ -438,7 +512,7 @@ def test_create_refuses_a_bad_name_or_attribute_locally_and_keeps_the_upload(
     uploader: CharacterUploader, aurous_sandbox: Sandbox
 ) -> None:
     send_file(uploader, "f0", "front.png", sample("front.png"))
-    wait_for(lambda: uploader.cards[0]["state"] == "classified")
+    wait_cards(uploader, lambda: uploader.cards[0]["state"] == "classified", "classified")
     ticket = uploader.flow.refs[0].ticket
     aurous_sandbox.clear_log()
     for name, attributes, needle in [
@@ -466,7 +540,7 @@ def test_kernel_thread_is_never_blocked_by_slow_api(
     took = send_file(uploader, "f0", "front.png", sample("front.png"))
     assert took < 0.1
     assert uploader.cards[0]["state"] in ("queued", "checked", "minted")
-    wait_for(lambda: uploader.cards[0]["state"] == "uploading", what="uploading")
+    wait_cards(uploader, lambda: uploader.cards[0]["state"] == "uploading", "uploading")
     c = uploader.cards[0]
     assert c["expires_label"] == "upload URL"
     assert 14 * 60 < c["expires_at"] / 1000 - time.time() <= 15 * 60 + 1
@@ -492,7 +566,9 @@ def test_add_local_files_and_default_client(
     try:
         assert u.client.base_url == aurous_sandbox.url
         u.add(*samples.paths())
-        wait_for(lambda: len(u.cards) == 4 and all(c["state"] == "classified" for c in u.cards))
+        wait_cards(
+            u, lambda: len(u.cards) == 4 and all(c["state"] == "classified" for c in u.cards), "4"
+        )
         u.create()
         wait_for(lambda: u.status == "created")
         assert u.character is not None and len(u.character.refs) == 4

@@ -63,6 +63,27 @@ def is_done(card: Card) -> bool:
     return card.ref is not None and bool(card.ref.done)
 
 
+def readiness(cards: list[Card], status: str, name: str) -> tuple[bool, str]:
+    """Whether Create may run, and the hint next to the button saying why (not)."""
+    states = [state_of(c) for c in cards]
+    failed = states.count("failed")
+    busy = sum(1 for c, s in zip(cards, states, strict=True) if s != "failed" and not is_done(c))
+    if status == "creating":
+        return False, "Creating the character…"
+    if status == "created":
+        return False, "Created."
+    if not cards:
+        return False, "Add 1–6 reference images."
+    if failed:
+        return False, f"Remove or retry the failed image{'s' if failed > 1 else ''}."
+    if busy:
+        return False, f"Waiting for {busy} image{'s' if busy > 1 else ''}…"
+    if not name.strip():
+        return False, "Enter a name."
+    n = len(cards)
+    return True, f"{n} reference image{'s' if n > 1 else ''} ready."
+
+
 def card_state(card: Card) -> dict[str, Any]:
     """The synced dict for one card: metadata only, no image bytes."""
     state = state_of(card)

@@ -94,12 +94,14 @@ class Coalescer:
         self._closed = False
 
     def poke(self) -> None:
+        """Schedule a call; a call already scheduled (not yet started) covers this one."""
         with self._lock:
             if self._timer is not None or self._closed:
                 return
-            self._timer = threading.Timer(self._delay, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            timer = threading.Timer(self._delay, self._fire)
+            timer.daemon = True
+            timer.start()  # if this raises, no timer is recorded and the next poke tries again
+            self._timer = timer
 
     def _fire(self) -> None:
         with self._lock:

@@ -22,14 +22,13 @@ from ._cards import (
     coverage_html,
     format_attributes,
     hint_html,
-    is_done,
     parse_attributes,
-    state_of,
-    type_problem,
+    readiness,
 )
 from ._common import Coalescer, default_client, error_html, error_line, spawn
 from ._dropzone import DropZone
-from ._spool import Spool, SpoolError
+from ._receive import BrowserTransfers
+from ._spool import Spool
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import AurousClient
@@ -48,7 +47,7 @@ FALLBACK_HTML = (
 )
 
 
-class CharacterUploader(widgets.VBox):
+class CharacterUploader(BrowserTransfers, widgets.VBox):
     """Upload widget: drop or pick 1-6 images, then create a character from them.
 
     Each file is sent from the browser in 1 MiB chunks, spooled to a temporary
@@ -99,8 +98,9 @@ class CharacterUploader(widgets.VBox):
         self._flow: CharacterFlow = CharacterFlow(
             self._client, name, classify=True, attributes=dict(attributes or {}), downscale=True
         )
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # never held while calling _render or into the flow
         self._render_lock = threading.Lock()
+        self._closed = False
         self._cards: dict[str, Card] = {}
         self._local_ids = itertools.count(1)  # ids of cards added from code, not a browser
         self._spool = Spool(max_transfer_bytes)
@@ -174,7 +174,7 @@ class CharacterUploader(widgets.VBox):
                 card = Card(card_id, p.name, p.stat().st_size if p.exists() else 0)
                 card.state, card.path = "queued", p
                 self._cards[card_id] = card
-            self._pool.submit(self._add_to_flow, card)
+            self._check_later(card)
         self._render()
 
     def remove(self, card_id: str) -> None:
@@ -196,14 +196,16 @@ class CharacterUploader(widgets.VBox):
         """Retry one failed card (the Retry button), on a worker thread."""
         with self._lock:
             card = self._cards.get(card_id)
-            if card is None or self.status != "idle":
+            if card is None or self.status != "idle" or self._closed:
                 return
-            if card.ref is not None and card.ref.state == "failed":
-                future: Future[None] = self._flow.retry(card.ref)
-                future.add_done_callback(lambda _f: self._render())
-            elif card.ref is None and card.retry_check and card.path is not None:
+            ref = card.ref if card.ref is not None and card.ref.state == "failed" else None
+            recheck = card.ref is None and card.retry_check and card.path is not None
+            if recheck:
                 card.state, card.error, card.retry_check = "queued", "", False
-                self._pool.submit(self._add_to_flow, card)
+        if ref is not None:
+            self._watch(self._flow.retry(ref))
+        elif recheck:
+            self._check_later(card)
         self._render()
 
     def create(self) -> None:
@@ -230,12 +232,20 @@ class CharacterUploader(widgets.VBox):
         spawn("uploader-create", self._create_worker, self.name.strip(), attributes)
 
     def close(self) -> None:
-        """Close the widgets, stop listening to the flow and delete the temporary files."""
+        """Close the widgets, stop the uploads and delete the temporary files.
+
+        Files not checked yet are dropped and the flow is cancelled: no new request
+        starts (one already in flight finishes in the background). :attr:`flow`
+        keeps what was done.
+        """
         if not hasattr(self, "_redraw"):  # __init__ failed half-way (called from __del__)
             return
+        with self._lock:
+            self._closed = True
         self._redraw.close()
         self._unsubscribe()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._flow.cancel()  # a run started after this line cancels itself (see _watch)
         self._finalizer()
         for child in (self.fallback, self.dropzone, self.form, self.result):
             child.close()
@@ -249,26 +259,7 @@ class CharacterUploader(widgets.VBox):
             f"status={self.status!r}{made})"
         )
 
-    # -- browser messages (kernel thread: keep them short) ---------------------------------
-
-    def _on_browser_message(self, content: dict[str, Any], buffers: list[Any]) -> None:
-        kind = content.get("type")
-        card_id = str(content.get("id", ""))
-        try:
-            if kind == "begin":
-                self._begin(card_id, str(content.get("name") or "image"), int(content["size"]))
-            elif kind == "chunk":
-                self._chunk(card_id, int(content["offset"]), buffers[0] if buffers else b"")
-            elif kind == "end":
-                self._end(card_id)
-            elif kind == "abort":
-                self._fail(card_id, str(content.get("reason") or "the transfer was aborted"))
-            elif kind == "remove":
-                self.remove(card_id)
-            elif kind == "retry":
-                self.retry(card_id)
-        except (KeyError, TypeError, ValueError) as exc:
-            log.debug("malformed uploader message %r: %s", kind, exc)
+    # -- browser messages: see _receive.py ------------------------------------------------
 
     def _accepting(self, name: str) -> bool:
         if self.status != "idle":
@@ -281,69 +272,34 @@ class CharacterUploader(widgets.VBox):
         self.dropzone.notice = ""
         return True
 
-    def _begin(self, card_id: str, name: str, size: int) -> None:
-        name = name[:255]
-        with self._lock:
-            if not self._accepting(name):
-                self.dropzone.reply({"type": "reject", "id": card_id})
-                self._render()
-                return
-            card = Card(card_id, name, size)
-            try:
-                self._spool.begin(card_id, name, size)
-            except SpoolError as exc:
-                card.state, card.error = "failed", str(exc)
-                self.dropzone.reply({"type": "reject", "id": card_id})
-            self._cards.setdefault(card_id, card)
-        self._render()
-
-    def _chunk(self, card_id: str, offset: int, data: Any) -> None:
-        card = self._cards.get(card_id)
-        if card is None or card.state != "receiving":
-            self.dropzone.reply({"type": "reject", "id": card_id})
-            return
-        if offset == 0:
-            problem = type_problem(card.name, bytes(memoryview(data)[:512]))
-            if problem:
-                self._fail(card_id, problem)
-                return
-        try:
-            transfer = self._spool.write(card_id, offset, data)
-        except SpoolError as exc:
-            self._fail(card_id, str(exc))
-            return
-        card.received = transfer.received
-        self.dropzone.reply({"type": "ack", "id": card_id, "received": transfer.received})
-        self._redraw.poke()
-
-    def _end(self, card_id: str) -> None:
-        card = self._cards.get(card_id)
-        if card is None or card.state != "receiving":
-            return
-        try:
-            transfer = self._spool.finish(card_id)
-        except SpoolError as exc:
-            self._fail(card_id, str(exc))
-            return
-        card.state, card.path, card.received = "queued", transfer.path, transfer.received
-        self.dropzone.reply({"type": "done", "id": card_id})
-        self._render()
-        self._pool.submit(self._add_to_flow, card)
-
-    def _fail(self, card_id: str, message: str) -> None:
-        card = self._cards.get(card_id)
-        self._spool.discard(card_id)
-        self.dropzone.reply({"type": "reject", "id": card_id})
-        if card is not None:
-            card.state, card.error, card.path = "failed", message, None
-        self._render()
-
     # -- worker threads ----------------------------------------------------------------------
+
+    def _check_later(self, card: Card) -> None:
+        """Hand ``card`` to the checking worker (files are checked in arrival order)."""
+        try:
+            self._pool.submit(self._add_to_flow, card)
+        except RuntimeError:  # the pool is shut down: close() ran meanwhile
+            log.debug("uploader closed; %s not checked", card.name)
+
+    def _watch(self, future: Future[Any]) -> None:
+        """Redraw when a flow run just started ends; cancel it if close() came first.
+
+        close() sets ``_closed``, then cancels the runs it sees. The run behind
+        ``future`` exists before ``_closed`` is read here, so either close() sees
+        it or this sees ``_closed``: every run is cancelled once the uploader closes.
+        """
+        with self._lock:
+            closed = self._closed
+        if closed:
+            self._flow.cancel()
+        future.add_done_callback(lambda _f: self._render())
 
     def _add_to_flow(self, card: Card) -> None:
         """Check the spooled file, add it to the flow and start its upload + classify."""
         from ..errors import FlowError, ImageCheckError
 
+        if self._closed:  # queued before close(): its spooled file is gone
+            return
         try:
             ref = self._flow.add(str(card.path), name=card.name)
         except Exception as exc:  # FlowError (a 7th ref, or after create) or a bug
@@ -361,13 +317,15 @@ class CharacterUploader(widgets.VBox):
             return
         self._render()
         if ref.state != "failed":
-            self._flow.prepare([ref]).add_done_callback(lambda _f: self._render())
+            self._watch(self._flow.prepare([ref]))
 
     def _create_worker(self, name: str, attributes: dict[str, Any] | None) -> None:
         try:
             self._flow.name = name
             self._flow.attributes = attributes
-            character = self._flow.create()
+            future: Future[Character] = self._flow.start()
+            self._watch(future)
+            character = future.result()
         except Exception as exc:
             self.error = error_line(exc)
             self.status = "idle"
@@ -413,29 +371,15 @@ class CharacterUploader(widgets.VBox):
             card.thumb = image.thumbnail_data_uri()
 
     def _readiness(self) -> tuple[bool, str]:
-        cards = list(self._cards.values())
-        states = [state_of(c) for c in cards]
-        failed = states.count("failed")
-        busy = sum(
-            1 for c, s in zip(cards, states, strict=True) if s != "failed" and not is_done(c)
-        )
-        if self.status == "creating":
-            return False, "Creating the character…"
-        if self.status == "created":
-            return False, "Created."
-        if not cards:
-            return False, "Add 1–6 reference images."
-        if failed:
-            return False, f"Remove or retry the failed image{'s' if failed > 1 else ''}."
-        if busy:
-            return False, f"Waiting for {busy} image{'s' if busy > 1 else ''}…"
-        if not self.name.strip():
-            return False, "Enter a name."
-        n = len(cards)
-        return True, f"{n} reference image{'s' if n > 1 else ''} ready."
+        return readiness(list(self._cards.values()), self.status, self.name)
 
     def _render(self) -> None:
-        """Push cards, thumbnails, coverage and the Create state to the widgets."""
+        """Push cards, thumbnails, coverage and the Create state to the widgets.
+
+        Call it without holding ``_lock`` (it takes ``_render_lock``, then ``_lock``).
+        """
+        if self._closed:
+            return
         with self._render_lock:
             with self._lock:
                 cards = list(self._cards.values())
