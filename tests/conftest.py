@@ -120,3 +120,18 @@ def sandbox_api(aurous_sandbox: Sandbox) -> SandboxAPI:
 def make_image() -> Callable[..., bytes]:
     """``make_image(width=24, height=32, fmt="PNG")`` -> bytes of a tiny real image."""
     return image_bytes
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_reaches_python() -> None:
+    """A shell that starts pytest as a background job (``cmd &``) ignores SIGINT in it, so
+    ``_thread.interrupt_main()`` and real Ctrl-C would do nothing; the interrupt tests need
+    Python's default handler."""
+    import signal
+    import threading
+
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
