@@ -628,6 +628,28 @@ def test_review_polls_then_shows_four_refs(
         review.close()
 
 
+def test_review_keeps_polling_after_regenerate_during_thumbnail_load(
+    client: AurousClient, aurous_sandbox: Sandbox, comms: list[RecordingComm]
+) -> None:
+    aurous_sandbox.configure(synth_seconds=60)
+    character = client.create_character("Nova", generate=True, attributes={"hair_color": "red"})
+    aurous_sandbox.inject("storage", latency_ms=300, times=4)  # thumbnails load slowly
+    review = SynthesisReview(character.id, client=client, poll=0.02)
+    try:
+        wait_for(lambda: review.character is not None, what="loaded")
+        aurous_sandbox.advance(61)
+        wait_for(lambda: review.character and review.character.status == "reviewing")
+        review.regenerate("side")  # while the poll loop is still fetching thumbnails
+        wait_for(lambda: review.character and review.character.status == "synthesizing")
+        aurous_sandbox.advance(61)
+        wait_for(
+            lambda: review.character and review.character.status == "reviewing",
+            what="the status after the regenerate",
+        )
+    finally:
+        review.close()
+
+
 def test_review_buttons_disable_while_running_and_work(
     client: AurousClient, synthesized: Character, aurous_sandbox: Sandbox, comms: list[Any]
 ) -> None:

@@ -72,6 +72,7 @@ class SynthesisReview(widgets.VBox):
         self._thumbs: dict[str, str] = {}  # ref url -> data URI
         self._lock = threading.Lock()
         self._polling = False
+        self._poll_requests = 0  # bumped by every _start_polling(), even while one runs
         self._closed = threading.Event()
         self._confirm_delete = False
         self.character_id = (
@@ -198,32 +199,47 @@ class SynthesisReview(widgets.VBox):
 
     def _start_polling(self) -> None:
         with self._lock:
+            self._poll_requests += 1
             if self._polling:
-                return
+                return  # the running loop sees the bump and polls once more
             self._polling = True
         spawn("review-poll", self._poll_loop)
 
     def _poll_loop(self) -> None:
-        started = time.monotonic()
+        """Poll until the character settles; go round again if an action (e.g. Regenerate)
+        asked for polling meanwhile -- while the thumbnails loaded, say -- so the last word
+        is always a status read after the last action."""
         try:
-            while not self._closed.is_set():
-                try:
-                    character = self._client.get_character(self.character_id)
-                except Exception as exc:
-                    self.error = f"status: {error_line(exc)}"
-                    self._render_message()
-                    self._sync_buttons()
-                    return
-                self._show(character, waited=time.monotonic() - started)
-                if character.status != "synthesizing":
-                    if self._fetch:
-                        self._load_thumbs(character)
-                    return
-                self._closed.wait(self._poll)
+            while True:
+                with self._lock:
+                    seen = self._poll_requests
+                settled = self._poll_until_settled()
+                if settled is not None and self._fetch:
+                    self._load_thumbs(settled)
+                with self._lock:
+                    if settled is None or self._closed.is_set() or self._poll_requests == seen:
+                        self._polling = False
+                        return
         finally:
             with self._lock:
                 self._polling = False
             self._sync_buttons()
+
+    def _poll_until_settled(self) -> Character | None:
+        """GET the character until it is no longer synthesizing (None: closed or an error)."""
+        started = time.monotonic()
+        while not self._closed.is_set():
+            try:
+                character = self._client.get_character(self.character_id)
+            except Exception as exc:
+                self.error = f"status: {error_line(exc)}"
+                self._render_message()
+                return None
+            self._show(character, waited=time.monotonic() - started)
+            if character.status != "synthesizing":
+                return character
+            self._closed.wait(self._poll)
+        return None
 
     def _load_thumbs(self, character: Character) -> None:
         for ref in character.refs:
