@@ -6,6 +6,7 @@ A mixin of :class:`aurous_nb.flow.CharacterFlow`, kept apart so each module stay
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 import threading
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ from .errors import (
 )
 from .images import CheckedImage, check_image
 
+MAX_CHECK_WORKERS = 4
+"""The most refs checked locally at the same time."""
 RESUME_FIX = "run it again to resume (finished refs are kept)"
 """The fix of a failure that may pass on its own (5xx, 429, a dropped connection)."""
 
@@ -40,13 +43,27 @@ class FlowChecks:
         raise NotImplementedError  # pragma: no cover
 
     def _check_refs(self, refs: list[RefUpload]) -> None:
-        """Check ``refs`` locally; a ref repeating an earlier one (same file or bytes) fails."""
-        outcomes: list[CheckedImage | ImageCheckError] = []
-        for ref in refs:
+        """Check ``refs`` locally, in parallel; a ref repeating an earlier one fails.
+
+        Pillow and hashlib release the GIL, so the checks of several photos overlap on
+        several cores. At most :func:`check_workers` run at once, and the decoded pixels
+        they hold are bounded too (``_decode.DECODE_BUDGET``).
+        """
+        if not refs:
+            return
+
+        def one(ref: RefUpload) -> CheckedImage | ImageCheckError:
             try:
-                outcomes.append(check_image(ref.source, name=ref.name, downscale=self.downscale))
+                return check_image(ref.source, name=ref.name, downscale=self.downscale)
             except ImageCheckError as exc:
-                outcomes.append(exc)
+                return exc
+
+        workers = check_workers(len(refs))
+        if workers == 1:
+            outcomes = [one(ref) for ref in refs]
+        else:
+            with cf.ThreadPoolExecutor(workers, thread_name_prefix="aurous-check") as pool:
+                outcomes = list(pool.map(one, refs))
         pairs = sorted(zip(refs, outcomes, strict=True), key=lambda pair: pair[0].index)
         for ref, outcome in pairs:
             with self._lock:  # compare and keep as one step: refs are added from many threads
@@ -84,6 +101,12 @@ class FlowChecks:
                 fix="remove one of them",
             )
         return None
+
+
+def check_workers(n: int) -> int:
+    """How many refs are checked at once: one per core, at most 4 (a 12-megapixel decode
+    holds ~50 MB; see the memory benchmark)."""
+    return max(1, min(n, os.cpu_count() or 2, MAX_CHECK_WORKERS))
 
 
 def _real_path(source: object) -> str | None:

@@ -86,8 +86,7 @@ class CharacterFlow(FlowChecks, FlowSteps):
         sources = list(sources)
         if len(sources) > MAX_REFS:
             raise FlowError(_too_many(len(sources)))
-        for source in sources:
-            self.add(source)
+        self._check_refs([self._new_ref(source) for source in sources])  # all at once
 
     # ---- observing ---------------------------------------------------------------------------
 
@@ -131,6 +130,12 @@ class CharacterFlow(FlowChecks, FlowSteps):
         A failed check does not raise here: the ref is ``failed`` with ``error`` set, and
         running the flow raises it. Raises FlowError for a 7th ref or after create.
         """
+        ref = self._new_ref(source, name)
+        self._check_refs([ref])
+        return ref
+
+    def _new_ref(self, source: object, name: str | None = None) -> RefUpload:
+        """Append an unchecked ref for ``source``."""
         with self._lock:
             self._ensure_editable()
             if len(self.refs) >= MAX_REFS:
@@ -139,7 +144,6 @@ class CharacterFlow(FlowChecks, FlowSteps):
             ref = RefUpload(index, name or _default_name(source, index), source)
             ref._classify = self.classify
             self.refs.append(ref)
-        self._check_refs([ref])
         return ref
 
     def remove(self, ref: RefUpload) -> None:

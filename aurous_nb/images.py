@@ -11,22 +11,16 @@ import io
 import os
 import stat
 import sys
-import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
+from ._decode import MAX_BYTES, MAX_SIDE, THUMB_SIDE, decoded, shrink, thumbnail
+from ._decode import fail as _fail
 from ._sniff import _AGREEING_EXT, _KINDS, ACCEPTED, guess_pose_from_name, kind_problem, sniff
 from .errors import ImageCheckError
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
-
-MAX_BYTES = 10 * 1024 * 1024
-MAX_SIDE = 4096
-THUMB_SIDE = 256
-
-# Pillow's own default, used when a caller has switched the guard off globally.
-_DEFAULT_BOMB_PIXELS = 89_478_485
 
 
 @dataclass(frozen=True)
@@ -108,10 +102,6 @@ class CheckedImage:
         return fh
 
 
-def _fail(name: str, problem: str, fix: str, value: object = None) -> ImageCheckError:
-    return ImageCheckError(f"{name}: {problem} — {fix}", source=name, value=value, fix=fix)
-
-
 def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB"
 
@@ -151,7 +141,7 @@ def _read_path(
                 raise _fail(name, problem, fix, kind or ("empty" if not head else None))
             if size > MAX_BYTES and not downscale:
                 raise _too_big(name, size)
-            data = head + fh.read()
+            data = _read_all(fh, size)
     except _NotRegular as exc:
         raise _fail(
             name, f"{raw} is not a regular file ({exc})", "name an image file", raw
@@ -163,6 +153,17 @@ def _read_path(
     if len(data) != size:
         raise _fail(name, "the file changed while it was read", "run again", raw)
     return name, path, data
+
+
+def _read_all(fh: BinaryIO, size: int) -> bytes:
+    """The whole file in one read and one buffer (no copies of head + rest).
+
+    One byte more than ``fstat`` said is asked for, so a file that grew is noticed.
+    """
+    if hasattr(os, "pread"):
+        return os.pread(fh.fileno(), size + 1, 0)
+    fh.seek(0)
+    return fh.read()
 
 
 class _NotRegular(OSError):
@@ -242,105 +243,6 @@ def _resolve(source: object, name: str | None, downscale: bool) -> tuple[str, st
     )
 
 
-def _header_size(data: bytes, kind: str) -> tuple[int, int] | None:
-    """Declared width and height, read without Pillow's bomb check (for the error message)."""
-    from PIL import JpegImagePlugin, PngImagePlugin, WebPImagePlugin
-
-    plugins: dict[str, Any] = {
-        "jpeg": JpegImagePlugin.JpegImageFile,
-        "png": PngImagePlugin.PngImageFile,
-        "webp": WebPImagePlugin.WebPImageFile,
-    }
-    try:
-        with plugins[kind](io.BytesIO(data)) as im:  # constructing a plugin parses the header only
-            return im.size
-    except Exception:  # only a detail of the message depends on it
-        return None
-
-
-def _open_decoded(name: str, data: bytes, kind: str) -> PILImage.Image:
-    """Decode ``data`` fully with the bomb guard on; return the loaded image."""
-    from PIL import Image
-
-    # Our own ceiling too, in case a caller switched Pillow's guard off globally.
-    limit = Image.MAX_IMAGE_PIXELS or _DEFAULT_BOMB_PIXELS
-    label = kind.upper()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            probe = Image.open(io.BytesIO(data), formats=[_KINDS[kind][2]])
-            if probe.width * probe.height > limit:
-                raise Image.DecompressionBombError(f"{probe.width * probe.height} pixels")
-            if kind == "png":
-                probe.verify()  # chunk CRCs and IEND: catches truncated PNGs load() accepts
-                probe = Image.open(io.BytesIO(data), formats=["PNG"])
-            probe.load()
-            return probe
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        size = _header_size(data, kind)
-        what = f"{size[0]}×{size[1]} px" if size else "a huge pixel count"
-        raise _fail(
-            name,
-            f"declares {what}, a likely decompression bomb",
-            "use a normal photo or drawing",
-            size,
-        ) from exc
-    except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError) as exc:
-        detail = str(exc).split("\n")[0] or type(exc).__name__
-        raise _fail(
-            name,
-            f"cannot be decoded as {label} ({detail})",
-            "the file is damaged or truncated; export it again",
-        ) from exc
-
-
-def _thumbnail(image: PILImage.Image) -> bytes:
-    from PIL import Image
-
-    # What Image.thumbnail() does, minus the full-size copy it would need to leave the
-    # checked image untouched (36 MB and ~20 ms for a 12-megapixel photo).
-    w, h = image.size
-    scale = THUMB_SIDE / max(w, h)
-    thumb = image
-    if scale < 1:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        thumb = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
-    buf = io.BytesIO()
-    if "A" in thumb.getbands() or (thumb.mode == "P" and "transparency" in thumb.info):
-        thumb.convert("RGBA").save(buf, "PNG", optimize=True)
-    else:
-        thumb.convert("RGB").save(buf, "JPEG", quality=80)
-    return buf.getvalue()
-
-
-def _shrink(image: PILImage.Image, kind: str) -> tuple[bytes, str, int, int]:
-    """Re-encode (and scale down) until the result fits MAX_SIDE and MAX_BYTES."""
-    from PIL import Image
-
-    has_alpha = "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info)
-    w, h = image.size
-    scale = min(1.0, MAX_SIDE / max(w, h))
-    out_kind = kind
-    for _attempt in range(8):
-        size = (max(1, int(w * scale)), max(1, int(h * scale)))
-        im = image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
-        buf = io.BytesIO()
-        if out_kind == "png":
-            im.save(buf, "PNG", optimize=True)
-        elif out_kind == "webp":
-            im.save(buf, "WEBP", quality=90)
-        else:
-            im.convert("RGB").save(buf, "JPEG", quality=90)
-        if buf.tell() <= MAX_BYTES:
-            return buf.getvalue(), out_kind, size[0], size[1]
-        if out_kind == "png":
-            # lossless PNG rarely shrinks enough: switch to a lossy format once
-            out_kind = "webp" if has_alpha else "jpeg"
-        else:
-            scale *= 0.75
-    raise RuntimeError("could not shrink image below the size limit")  # pragma: no cover
-
-
 def check_image(
     source: object, *, name: str | None = None, downscale: bool = False
 ) -> CheckedImage:
@@ -368,9 +270,7 @@ def check_image(
     if len(data) > MAX_BYTES and not downscale:
         raise _too_big(shown, len(data))
     digest = hashlib.sha256(data).hexdigest()
-    image = _open_decoded(shown, data, kind)
-    try:
-        w, h = image.size
+    with decoded(shown, data, kind, downscale=downscale) as (image, w, h):
         notices: list[str] = []
         ext = shown.rpartition(".")[2].lower() if "." in shown else ""
         if ext and ext in _AGREEING_EXT and _AGREEING_EXT[ext] != kind:
@@ -382,11 +282,11 @@ def check_image(
                 "resize it, or pass downscale=True",
                 (w, h),
             )
-        thumb = _thumbnail(image)
+        thumb = thumbnail(image, w, h)
         keep: bytes | None = None if path is not None else data
         out_kind, out_w, out_h, out_size = kind, w, h, len(data)
         if max(w, h) > MAX_SIDE or len(data) > MAX_BYTES:
-            keep, out_kind, out_w, out_h = _shrink(image, kind)
+            keep, out_kind, out_w, out_h = shrink(image, kind)
             out_size = len(keep)
             what = f"downscaled from {w}×{h} to {out_w}×{out_h}" if (out_w, out_h) != (w, h) else ""
             what = what or "re-encoded"
@@ -394,8 +294,6 @@ def check_image(
                 what += f" as {out_kind.upper()}"
             notices.append(f"{what} ({_mb(len(data))} → {_mb(out_size)})")
             path = None  # upload the re-encoded bytes, not the file
-    finally:
-        image.close()
     ext_out, mime, _ = _KINDS[out_kind]
     return CheckedImage(
         name=shown,

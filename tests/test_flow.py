@@ -428,6 +428,32 @@ def test_the_same_image_twice_is_refused_before_any_request(
     assert len(flow.run_sync().refs) == 2
 
 
+def test_refs_are_checked_in_parallel_bounded(client: AurousClient, tmp_path: Path) -> None:
+    from aurous_nb._flowchecks import MAX_CHECK_WORKERS, check_workers
+
+    workers = check_workers(6)
+    assert workers == min(6, os.cpu_count() or 2, MAX_CHECK_WORKERS) and check_workers(1) == 1
+    together = threading.Barrier(workers)
+    running, peak, lock = [0], [0], threading.Lock()
+
+    class Photo(io.BytesIO):
+        """A file object whose read() waits until ``workers`` checks are reading at once."""
+
+        def read(self, size: int | None = -1) -> bytes:
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            together.wait(timeout=10)  # raises BrokenBarrierError if they never overlap
+            with lock:
+                running[0] -= 1
+            return super().read(size)
+
+    photos = [Photo(p.read_bytes()) for p in write_refs(tmp_path, 6)]
+    flow = CharacterFlow(client, "Parallel", photos)
+    assert [r.state for r in flow.refs] == ["checked"] * 6
+    assert peak[0] == workers  # never more at once than the bound
+
+
 def test_refs_failing_the_same_way_are_named_once_with_the_message_once(
     aurous_sandbox: Sandbox, tmp_path: Path
 ) -> None:

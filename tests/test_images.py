@@ -146,6 +146,111 @@ def test_over_4096_px_downscaled_with_notice() -> None:
     assert checked.kind == "png"
 
 
+# ---- JPEGs decoded at a reduced DCT scale ------------------------------------------------------
+
+
+def noise_jpeg(width: int, height: int, quality: int = 90, progressive: bool = False) -> bytes:
+    """A sharp (hard to compress) JPEG, like a phone photo."""
+    small = Image.frombytes("RGB", (width // 8, height // 8), os.urandom(width * height * 3 // 64))
+    buf = io.BytesIO()
+    big = small.resize((width, height), Image.Resampling.BICUBIC)
+    big.save(buf, "JPEG", quality=quality, progressive=progressive)
+    return buf.getvalue()
+
+
+def test_jpeg_is_decoded_at_reduced_scale_but_sized_from_its_header() -> None:
+    from aurous_nb import _decode
+
+    data = noise_jpeg(2400, 1800)
+    with _decode.decoded("p.jpg", data, "jpeg") as (image, width, height):
+        assert (width, height) == (2400, 1800)  # the header's size, not the draft's
+        assert image.size == (300, 225)  # 1/8 scale: the smallest covering 256×192
+    checked = check_image(data, name="p.jpg")
+    assert (checked.width, checked.height) == (2400, 1800)
+    with Image.open(io.BytesIO(checked.thumbnail)) as thumb:
+        assert thumb.size == (256, 192)
+    with _decode.decoded("p.jpg", data, "jpeg", downscale=True) as (image, _w, _h):
+        assert image.size == (300, 225)  # fits the limits: nothing to downscale
+    # a JPEG that will be downscaled is decoded whole, for the re-encode
+    wide = encode("JPEG", (4100, 300))
+    with _decode.decoded("w.jpg", wide, "jpeg", downscale=True) as (image, _w, _h):
+        assert image.size == (4100, 300)
+    with _decode.decoded("w.jpg", wide, "jpeg") as (image, width, height):
+        assert image.size == (513, 38) and (width, height) == (4100, 300)  # refused later
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_truncated_large_jpeg_is_still_refused(progressive: bool) -> None:
+    """The draft decode reads the whole entropy-coded stream: a cut anywhere is caught."""
+    data = noise_jpeg(2400, 1800, progressive=progressive)
+    assert check_image(data, name="whole.jpg").width == 2400
+    for cut in (len(data) // 3, len(data) - 1000, len(data) - 2):  # the last cut drops only EOI
+        with pytest.raises(ImageCheckError, match=r"^cut\.jpg: cannot be decoded as JPEG"):
+            check_image(data[:cut], name="cut.jpg")
+        with pytest.raises(ImageCheckError, match="cannot be decoded as JPEG"):
+            check_image(data[:cut], name="cut.jpg", downscale=True)
+
+
+def test_wide_jpeg_is_measured_from_its_header() -> None:
+    data = encode("JPEG", (4100, 300))
+    with pytest.raises(ImageCheckError, match=r"wide\.jpg: 4100×300 px is larger than 4096"):
+        check_image(data, name="wide.jpg")
+    checked = check_image(data, name="wide.jpg", downscale=True)
+    assert (checked.width, checked.height) == (4096, 299)
+    assert checked.notice and checked.notice.startswith("downscaled from 4100×300 to 4096×299")
+
+
+def test_decode_budget_bounds_the_pixels_held_at_once() -> None:
+    import threading
+    import time
+
+    from aurous_nb._decode import _Budget
+
+    budget = _Budget(100)
+    peak, inside, lock = [0], [0], threading.Lock()
+
+    def hold(amount: int) -> None:
+        with budget.hold(amount):
+            with lock:
+                inside[0] += amount
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.02)
+            with lock:
+                inside[0] -= amount
+
+    threads = [threading.Thread(target=hold, args=(n,)) for n in (60, 60, 30, 500, 10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=5)
+    assert not any(t.is_alive() for t in threads)
+    assert peak[0] <= 500 and budget.used == 0  # 500 > capacity: it ran alone
+    with budget.hold(40), budget.hold(60):  # two that fit together do not wait
+        assert budget.used == 100
+
+
+def test_parallel_checks_leave_the_warning_filters_alone(tmp_path: Path) -> None:
+    """Pillow's bomb check warns through global filters; threads must not switch them."""
+    import concurrent.futures as cf
+    import warnings
+
+    before = list(warnings.filters)
+    bomb = png_header_only(10_000, 10_000)  # between Pillow's warning and error limits
+    good = encode("JPEG", (640, 480))
+    with cf.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(_outcome, [bomb, good] * 20))
+    assert results == ["declares 10000×10000 px", "ok"] * 20
+    assert warnings.filters == before
+
+
+def _outcome(data: bytes) -> str:
+    try:
+        check_image(data, name="x")
+    except ImageCheckError as exc:
+        return str(exc).split(": ")[1].split(",")[0]
+    return "ok"
+
+
 # ---- accepted inputs --------------------------------------------------------------------------
 
 
