@@ -126,7 +126,10 @@ def decoded(
         raise _undecodable(name, kind, exc) from exc
     with probe:
         shrinks = downscale and (max(width, height) > MAX_SIDE or len(data) > MAX_BYTES)
-        if kind == "jpeg" and not shrinks:
+        # Only a JPEG that ends in its EOI marker takes the reduced-scale path: at a reduced
+        # scale libjpeg may finish without asking for the missing EOI, so a file cut just
+        # before it would pass; the full decode below refuses such a file.
+        if kind == "jpeg" and not shrinks and data.endswith(b"\xff\xd9"):
             probe.draft("RGB", _thumb_size(width, height))
         cost = probe.width * probe.height * _BYTES_PER_PIXEL
         if shrinks:  # the resized copy is held next to the original
