@@ -43,7 +43,10 @@ class UploadMethods:
         params: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> Any:
-        raise NotImplementedError  # pragma: no cover - provided by AurousClient
+        """One API call through the transport's chokepoint (used by every endpoint method)."""
+        return self._transport.request(
+            method, path, json=json, params=params, idempotency_key=idempotency_key
+        )
 
     def init_upload(self, filename: str, extension: str, content_type: str) -> UploadTicket:
         """Mint a signed PUT URL (15 min) and an upload ticket (24 h).

@@ -159,19 +159,6 @@ class AurousClient(UploadMethods):
     ) -> None:
         self.close()
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> Any:
-        return self._transport.request(
-            method, path, json=json, params=params, idempotency_key=idempotency_key
-        )
-
     # -- characters ----------------------------------------------------------------------
 
     def create_character(
