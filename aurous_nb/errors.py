@@ -120,17 +120,22 @@ class ImageCheckError(AurousError, ValueError):
         self.source = source
         self.value = value
         self.fix = fix
-        text = _one_line(message)
-        shown = _one_line(source) if source else ""
-        if shown and not text.startswith(shown):
-            text = f"{shown}: {text}"
-        if fix and fix not in text:
-            text = f"{text} — {fix}"
-        self.message = text
-        super().__init__(text)
+        self.message = _with_fix(message, fix, source=source)
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         return self.message
+
+
+def _with_fix(message: str, fix: str | None, *, source: str | None = None) -> str:
+    """One line: ``source: message — fix`` (each part only if not already there)."""
+    text = _one_line(message)
+    shown = _one_line(source) if source else ""
+    if shown and not text.startswith(shown):
+        text = f"{shown}: {text}"
+    if fix and fix not in text:
+        text = f"{text} — {fix}"
+    return text
 
 
 class ValidationError(AurousError, ValueError):
@@ -146,11 +151,8 @@ class ValidationError(AurousError, ValueError):
         self.field = field
         self.value = value
         self.fix = fix
-        text = _one_line(message)
-        if fix and fix not in text:
-            text = f"{text} — {fix}"
-        self.message = text
-        super().__init__(text)
+        self.message = _with_fix(message, fix)
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         return self.message
