@@ -264,7 +264,7 @@ class Character:
         )
 
     def _repr_html_(self) -> str:
-        from .display import character_html
+        from .display._render import character_html
 
         return character_html(self)
 

@@ -36,8 +36,8 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 
 def run(config: Config, context: Context) -> list[Row]:
     from aurous_nb import AurousClient
+    from aurous_nb.client.ratelimit import RateLimiter
     from aurous_nb.errors import RateLimitError
-    from aurous_nb.ratelimit import RateLimiter
     from aurous_nb.sandbox import Sandbox, SandboxClock
 
     speed = config.bulk_clock_speed

@@ -101,8 +101,8 @@ class Case:
 def measure(url: str, key: str, photos: Sequence[Path], repeats: int) -> Case:
     """Time references, our flow and the docs' way on one sandbox, runs interleaved."""
     from aurous_nb import AurousClient
-    from aurous_nb._flowchecks import check_workers
     from aurous_nb.flow import CharacterFlow
+    from aurous_nb.flow._checks import check_workers
     from aurous_nb.images import check_image
 
     largest = max(photos, key=lambda p: p.stat().st_size)

@@ -59,15 +59,15 @@ def child(url: str, key: str, paths: list[str]) -> dict[str, float]:
 
 def _draft_size(path: Path) -> tuple[int, int]:
     """The size the local check decodes this JPEG at (its reduced DCT scale)."""
-    from aurous_nb._decode import decoded
+    from aurous_nb.images._decode import decoded
 
     with decoded(path.name, path.read_bytes(), "jpeg") as (image, _w, _h):
         return image.size
 
 
 def run(config: Config, context: Context) -> list[Row]:
-    from aurous_nb._decode import DECODE_BUDGET
-    from aurous_nb._flowchecks import check_workers
+    from aurous_nb.flow._checks import check_workers
+    from aurous_nb.images._decode import DECODE_BUDGET
 
     files = context.photos("memory", 6, config.memory_file_bytes, config.memory_file_size)
     w, h = config.memory_file_size

@@ -110,8 +110,8 @@ def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
         "python -m benchmarks --quick --no-write  # every row, small sizes, < 60 s",
         "```",
         "",
-        "`tests/test_benchmarks.py` runs the quick mode as a smoke test (exit status and row",
-        "names only: no timing assertions in CI). A row that errors is printed as `error`",
+        "`tests/system/test_benchmarks.py` runs the quick mode as a smoke test (exit status and",
+        "row names only: no timing assertions in CI). A row that errors is printed as `error`",
         "and makes the run exit 1; a missed target does not.",
         "",
     ]

@@ -1,6 +1,6 @@
 """Jupyter widgets: :class:`CharacterUploader` (upload flow) and :class:`SynthesisReview`.
 
-The uploader's drop zone is an anywidget (``aurous_nb/static/uploader.js``); the
+The uploader's drop zone is an anywidget (``aurous_nb/widgets/static/uploader.js``); the
 rest are plain ipywidgets composed in a ``VBox``.
 """
 

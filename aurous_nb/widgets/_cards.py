@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..flow import RefUpload
+    from ..flow._flow import RefUpload
 
 log = logging.getLogger("aurous_nb")
 
@@ -142,7 +142,7 @@ def _is_check_error(exc: BaseException | None) -> bool:
 
 def type_problem(name: str, head: bytes) -> str:
     """A one-line refusal when the first bytes are not JPEG/PNG/WebP, else ``""``."""
-    from ..images import ACCEPTED, sniff
+    from ..images._check import ACCEPTED, sniff
 
     kind = sniff(head)
     if kind in ("jpeg", "png", "webp"):
@@ -166,7 +166,7 @@ def coverage_html(cards: list[Card]) -> str:
     hints: list[str] = []
     if refs:
         try:
-            from ..display import coverage_hints
+            from ..display._render import coverage_hints
 
             hints = list(coverage_hints(refs))
         except Exception as exc:  # a hint is never worth breaking the widget

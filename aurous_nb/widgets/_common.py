@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client import AurousClient
+    from ..client._client import AurousClient
 
 log = logging.getLogger("aurous_nb")
 
@@ -24,14 +24,14 @@ def default_client() -> AurousClient:
     """
     current: Any = None
     try:
-        from ..magics import current_client as current
+        from ..magics._magics import current_client as current
     except ImportError:  # magics not importable (no IPython): use the environment
         pass
     if callable(current):
         client = current()
         if client is not None:
             return client
-    from ..client import AurousClient
+    from ..client._client import AurousClient
 
     return AurousClient()
 

@@ -9,7 +9,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-_STATIC = Path(__file__).resolve().parent.parent / "static"
+_STATIC = Path(__file__).resolve().parent / "static"
 
 Handler = Callable[[dict[str, Any], list[Any]], None]
 

@@ -17,7 +17,7 @@ from ..models import Character, Pose
 from ._common import default_client, error_html, error_line, log, spawn
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client import AurousClient
+    from ..client._client import AurousClient
 
 POSES = ("portrait", "front", "side", "back", "other")
 THUMB_SIDE = 256

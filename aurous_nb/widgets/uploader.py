@@ -31,8 +31,8 @@ from ._receive import BrowserTransfers
 from ._spool import Spool
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client import AurousClient
-    from ..flow import CharacterFlow, FlowEvent, RefUpload
+    from ..client._client import AurousClient
+    from ..flow._flow import CharacterFlow, FlowEvent, RefUpload
 
 log = logging.getLogger("aurous_nb")
 
@@ -92,7 +92,7 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
                 files over the API's 10 MiB are downscaled, with a notice on the card.
             **kwargs: passed to ``ipywidgets.VBox``.
         """
-        from ..flow import CharacterFlow
+        from ..flow._flow import CharacterFlow
 
         self._client = client if client is not None else default_client()
         self._flow: CharacterFlow = CharacterFlow(
@@ -330,7 +330,7 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
             self.error = error_line(exc)
             self.status = "idle"
         else:
-            from ..display import character_html
+            from ..display._render import character_html
 
             self.character = character
             self.result.value = (

@@ -1,0 +1,17 @@
+"""The HTTP client: :class:`AurousClient`, its configuration, retries and rate limiting."""
+
+from __future__ import annotations
+
+from ._client import AurousClient
+from ._config import DEFAULT_BASE_URL, DEFAULT_VERSION, mask_key
+from ._transport import RetryPolicy
+from .ratelimit import RateLimiter
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_VERSION",
+    "AurousClient",
+    "RateLimiter",
+    "RetryPolicy",
+    "mask_key",
+]

@@ -1,0 +1,389 @@
+"""CharacterFlow: the state machine that turns 1–6 reference images into one character.
+
+Per ref (in parallel): local check -> init -> PUT -> classify; then one create. Resumable,
+cancellable, observable through events. Imports neither IPython nor ipywidgets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import FlowCancelled, FlowError
+from ..validate import check_character
+from ._checks import FlowChecks, raise_for
+from ._ref import EventKind, FlowEvent, RefState, RefUpload
+from ._steps import TICKET_MARGIN, FlowSteps, _Run
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client._client import AurousClient
+    from ..models import Character
+
+__all__ = ["MAX_REFS", "CharacterFlow", "FlowEvent", "FlowState", "RefState", "RefUpload"]
+
+logger = logging.getLogger("aurous_nb.flow")
+
+FlowState = Literal["idle", "running", "done", "failed", "cancelled"]
+MAX_REFS = 6
+
+
+class CharacterFlow(FlowChecks, FlowSteps):
+    """Create one character from 1–6 reference images, in parallel, resumably.
+
+    Args:
+        client: an :class:`~aurous_nb.client.AurousClient`.
+        name: the character's name.
+        sources: paths, bytes, binary file objects or PIL images (checked locally here).
+        classify: detect each ref's pose (otherwise refs get pose ``other``).
+        attributes: optional attributes stored on the character.
+        downscale: shrink oversize images instead of refusing them.
+        max_workers: refs worked on at the same time.
+        client_reference_id: your own id, echoed on the character.
+
+    Raises:
+        FlowError: more than 6 sources.
+    """
+
+    def __init__(
+        self,
+        client: AurousClient,
+        name: str,
+        sources: Iterable[object] = (),
+        *,
+        classify: bool = True,
+        attributes: dict[str, Any] | None = None,
+        downscale: bool = False,
+        max_workers: int = 6,
+        client_reference_id: str | None = None,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.classify = classify
+        self.attributes = attributes
+        self.downscale = downscale
+        self.max_workers = max(1, max_workers)
+        self.client_reference_id = client_reference_id
+        self.refs: list[RefUpload] = []
+        self.character: Character | None = None
+        self.state: FlowState = "idle"
+        self.error: BaseException | None = None
+        """Why the last run failed, or None."""
+        self.idempotency_key: str | None = None
+        """The create call's key, kept across re-runs while the upload ids stay the same."""
+        self._key_ids: tuple[str, ...] = ()
+        self._lock = threading.RLock()
+        self._subscribers: list[Callable[[FlowEvent], None]] = []
+        self._runs: set[_Run] = set()
+        self._started: cf.Future[Character] | None = None
+        self._creating = False
+        if isinstance(sources, (str, bytes, os.PathLike)):
+            sources = [sources]
+        sources = list(sources)
+        if len(sources) > MAX_REFS:
+            raise FlowError(_too_many(len(sources)))
+        self._check_refs([self._new_ref(source) for source in sources])  # all at once
+
+    # ---- observing ---------------------------------------------------------------------------
+
+    def subscribe(self, fn: Callable[[FlowEvent], None]) -> Callable[[], None]:
+        """Call ``fn(event)`` on every state change (from worker threads); returns unsubscribe."""
+        with self._lock:
+            self._subscribers.append(fn)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if fn in self._subscribers:
+                    self._subscribers.remove(fn)
+
+        return unsubscribe
+
+    def _emit(
+        self, kind: EventKind, ref: RefUpload | None, state: str, message: str | None = None
+    ) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        event = FlowEvent(kind, self, ref, state, message)
+        for fn in subscribers:
+            try:
+                fn(event)
+            except Exception:
+                logger.warning("flow subscriber %r raised; ignored", fn, exc_info=True)
+
+    def _set_ref(self, ref: RefUpload, state: RefState, message: str | None = None) -> None:
+        ref.state = state
+        self._emit("ref", ref, state, message)
+
+    def _set_flow(self, state: FlowState, message: str | None = None) -> None:
+        self.state = state
+        self._emit("flow", None, state, message)
+
+    # ---- editing -----------------------------------------------------------------------------
+
+    def add(self, source: object, *, name: str | None = None) -> RefUpload:
+        """Add a reference image and check it locally (no request).
+
+        A failed check does not raise here: the ref is ``failed`` with ``error`` set, and
+        running the flow raises it. Raises FlowError for a 7th ref or after create.
+        """
+        ref = self._new_ref(source, name)
+        self._check_refs([ref])
+        return ref
+
+    def _new_ref(self, source: object, name: str | None = None) -> RefUpload:
+        """Append an unchecked ref for ``source``."""
+        with self._lock:
+            self._ensure_editable()
+            if len(self.refs) >= MAX_REFS:
+                raise FlowError(_too_many(len(self.refs) + 1))
+            index = len(self.refs)
+            ref = RefUpload(index, name or _default_name(source, index), source)
+            ref._classify = self.classify
+            self.refs.append(ref)
+        return ref
+
+    def remove(self, ref: RefUpload) -> None:
+        """Remove a ref (its ticket, if any, is simply left to expire)."""
+        with self._lock:
+            self._ensure_editable()
+            self.refs.remove(ref)
+            for i, other in enumerate(self.refs):
+                other.index = i
+        self._emit("flow", None, self.state, f"removed {ref.name}")
+
+    def _ensure_editable(self) -> None:
+        if self.character is not None or self._creating:
+            raise FlowError(
+                "the character is already being created; start a new flow to change refs"
+            )
+
+    def check(self) -> list[RefUpload]:
+        """Run the local checks of refs not checked yet (no request); return all refs."""
+        self._check_refs([ref for ref in list(self.refs) if ref.image is None])
+        return list(self.refs)
+
+    # ---- running -----------------------------------------------------------------------------
+
+    def prepare(self, refs: Sequence[RefUpload] | None = None) -> cf.Future[None]:
+        """In the background, mint/PUT/classify every given ref (default all) not done yet."""
+        targets = list(self.refs if refs is None else refs)
+        with self._lock:
+            run, future = self._new_run()
+        self._spawn(run, future, lambda run: self._prepare(run, targets))
+        return future
+
+    def retry(self, ref: RefUpload) -> cf.Future[None]:
+        """Redo one failed ref in the background (what it already did is kept)."""
+        return self.prepare([ref])
+
+    def start(self) -> cf.Future[Character]:
+        """Prepare what is missing and create the character, in the background.
+
+        Returns the running future if a start is already in flight, or a finished one
+        once the character exists. Raises FlowError when the flow has no refs, and
+        ValidationError (before any request; refs keep their tickets) for a name or
+        attributes the API would refuse.
+        """
+        with self._lock:
+            if self.character is not None:
+                done: cf.Future[Character] = cf.Future()
+                done.set_result(self.character)
+                return done
+            if self._started is not None and not self._started.done():
+                return self._started
+            if not self.refs:
+                raise FlowError(_too_many(0))
+            # what create would refuse, refused before any request; uploads already done stay
+            check_character(self.name, self.attributes)
+            run, future = self._new_run()
+            self._started = future
+        self._spawn(run, future, self._prepare_and_create)
+        return future
+
+    def create(self) -> Character:
+        """Blocking: prepare what is missing, then create the character (see run_sync)."""
+        return self.run_sync()
+
+    def run_sync(self) -> Character:
+        """Run to completion and return the character; blocks, stays interruptible.
+
+        Works from plain scripts and inside a running event loop (the work runs on
+        worker threads; the caller's loop is not touched). On KeyboardInterrupt the flow
+        is cancelled, left resumable, and the interrupt re-raised.
+        """
+        future = self.start()
+        try:
+            while True:
+                try:
+                    return future.result(timeout=0.1)
+                except cf.TimeoutError:
+                    continue
+        except KeyboardInterrupt:
+            self.cancel()
+            try:
+                future.exception(timeout=2.0)  # let the coordinator record "cancelled"
+            except (cf.TimeoutError, cf.CancelledError):
+                pass
+            raise
+
+    async def run(self) -> Character:
+        """Run to completion without blocking the event loop (``await flow.run()``).
+
+        Cancelling the awaiting task cancels the flow (resumable).
+        """
+        future = self.start()
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+
+    def cancel(self) -> None:
+        """Stop promptly: no new request starts; requests in flight finish in the background.
+
+        Everything already done is kept, so running the flow again resumes.
+        """
+        with self._lock:
+            runs = list(self._runs)
+        for run in runs:
+            run.cancelled.set()
+            run.wake.set()
+
+    # ---- the coordinator -------------------------------------------------------------------------
+
+    def _new_run(self) -> tuple[_Run, cf.Future[Any]]:
+        """Register a run (call with the lock held)."""
+        run = _Run()
+        future: cf.Future[Any] = cf.Future()
+        future.set_running_or_notify_cancel()  # a running future cannot be cancel()ed
+        self._runs.add(run)
+        self.error = None
+        return run, future
+
+    def _spawn(self, run: _Run, future: cf.Future[Any], body: Callable[[_Run], Any]) -> None:
+        """Run ``body(run)`` on a coordinator thread and settle ``future`` with its outcome."""
+        self._set_flow("running")
+
+        def coordinate() -> None:
+            try:
+                result = body(run)
+            except BaseException as exc:  # the future carries it to the caller
+                outcome: FlowState = "cancelled" if isinstance(exc, FlowCancelled) else "failed"
+                self._end_run(run, outcome, exc)
+                future.set_exception(exc)
+            else:
+                self._end_run(run, "done" if self.character is not None else "idle", None)
+                future.set_result(result)
+
+        threading.Thread(target=coordinate, name="aurous-flow", daemon=True).start()
+
+    def _end_run(self, run: _Run, outcome: FlowState, exc: BaseException | None) -> None:
+        with self._lock:
+            self._runs.discard(run)
+            others = bool(self._runs)
+            if exc is not None:
+                self.error = exc
+        if self.character is not None:
+            outcome = "done"
+        if not others or outcome == "done":
+            message = " ".join(str(exc).split()) if exc is not None else None
+            self._set_flow(outcome, message)
+
+    def _prepare_and_create(self, run: _Run) -> Character:
+        while True:
+            self._prepare(run, list(self.refs))
+            with self._lock:  # refs may have been added meanwhile; freeze them for create
+                if not any(self._needs_work(r) for r in self.refs):
+                    self._creating = True
+                    refs = list(self.refs)
+                    break
+        try:
+            return self._create(run, refs)
+        finally:
+            with self._lock:
+                self._creating = False
+
+    def _prepare(self, run: _Run, targets: list[RefUpload]) -> None:
+        targets = [r for r in targets if r in self.refs]
+        # every local check before any request, so a bad ref fails fast and nothing is sent
+        self._check_refs([ref for ref in targets if ref.image is None])
+        raise_for([r for r in targets if r.image is None], len(targets), "failed local checks")
+        todo = [r for r in targets if self._needs_work(r)]
+        if not todo:
+            return
+        # not a `with` block: its exit would wait for requests a cancel abandons
+        pool = cf.ThreadPoolExecutor(
+            max_workers=min(self.max_workers, len(todo)), thread_name_prefix="aurous-ref"
+        )
+        try:
+            futures = [pool.submit(self._work, run, ref) for ref in todo]
+            self._wait(run, futures)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise_for([r for r in todo if not r.done], len(targets), "failed")
+
+    def _wait(self, run: _Run, futures: list[cf.Future[Any]]) -> None:
+        """Block until every future is done or the run is cancelled (then raise at once)."""
+        left = [len(futures)]
+        lock = threading.Lock()
+
+        def one_done(_: cf.Future[Any]) -> None:
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    run.wake.set()
+
+        for f in futures:
+            f.add_done_callback(one_done)
+        run.wake.wait()
+        if run.cancelled.is_set():
+            # queued refs never start; in-flight requests finish on their own threads
+            raise FlowCancelled("flow cancelled; run it again to resume (finished refs are kept)")
+        run.wake.clear()
+
+    def _needs_work(self, ref: RefUpload) -> bool:
+        if ref.state == "consumed":
+            return False
+        ticket = ref.ticket
+        return not ref.done or (ticket is not None and ticket.ticket_seconds_left() < TICKET_MARGIN)
+
+    def _finish(self, character: Character) -> None:
+        with self._lock:
+            if self.character is not None:
+                return
+            self.character = character
+        for ref in self.refs:
+            ref.error = None
+            self._set_ref(ref, "consumed")
+        self._emit("character", None, character.status)
+        with self._lock:
+            abandoned = not self._runs  # the run was cancelled while create was in flight
+        if abandoned:
+            self._set_flow("done")
+
+    def __repr__(self) -> str:
+        return (
+            f"CharacterFlow({self.name!r}, refs={len(self.refs)}, state={self.state!r}, "
+            f"character={self.character.id if self.character else None!r})"
+        )
+
+
+def _too_many(n: int) -> str:
+    if n == 0:
+        return "no reference images: add 1–6 JPEG, PNG or WebP images"
+    return f"{n} reference images: a character takes 1–6 — remove {n - MAX_REFS}"
+
+
+def _default_name(source: object, index: int) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.basename(os.fspath(source).rstrip(os.sep)) or os.fspath(source)
+    fname = getattr(source, "name", None)
+    if isinstance(fname, str) and fname and hasattr(source, "read"):
+        return os.path.basename(fname)
+    if hasattr(source, "save") and hasattr(source, "mode"):  # a PIL image
+        return f"image{index + 1}.png"
+    return f"image{index + 1}"

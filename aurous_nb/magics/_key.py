@@ -1,0 +1,198 @@
+"""API-key handling for ``%aurous_key``: where the key comes from, its form, what a failure means.
+
+The key is held in :class:`Secret` until it is handed to :class:`~aurous_nb.client.AurousClient`,
+so a verbose traceback or a debugger never shows it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import sys
+from typing import Any
+
+from ..client._config import mask_key
+from ..errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    MissingScopeError,
+    PermissionDeniedError,
+)
+from ._common import AurousMagicError
+
+DEFAULT_ENV = "AUROUS_API_KEY"
+KEY_PROMPT = "Aurous API key (input is hidden): "
+HOW_TO_SET = (
+    f"set {DEFAULT_ENV} in the kernel's environment, run %aurous_key $VAR with a variable "
+    "holding the key, or %aurous_key --sandbox to try the local sandbox"
+)
+SCOPE_FIX = "creating characters needs a key with write or full scope"
+
+_LIVE_KEY = re.compile(r"al_live_[0-9a-fA-F]{64}\Z")
+_LEGACY_KEY = re.compile(r"og_[A-Za-z0-9_\-]{8,}\Z")  # the client's rule for legacy keys
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str`` (tracebacks, debuggers, logs)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The key itself; pass it straight to the client and nowhere else."""
+        return self._value
+
+    @property
+    def masked(self) -> str:
+        """The first 14 characters and an ellipsis, as the vendor's dashboard shows it."""
+        return mask_key(self._value)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every occurrence of the key replaced by its masked form."""
+        return text.replace(self._value, self.masked) if self._value else text
+
+    def __repr__(self) -> str:
+        return "Secret(…)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("an API key is not picklable")
+
+
+def form_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an Aurous API key, without quoting it; None when its form is fine.
+
+    Accepted: ``al_live_`` followed by 64 hex digits, or a legacy key starting ``og_``.
+    """
+    if not key:
+        return "it is empty"
+    if _LIVE_KEY.match(key) or _LEGACY_KEY.match(key):
+        return None
+    if any(ch.isspace() for ch in key):
+        return "it contains whitespace"
+    if key.startswith("al_live_"):
+        tail = key[len("al_live_") :]
+        hex_ok = all(ch in "0123456789abcdefABCDEF" for ch in tail)
+        what = f"{len(tail)} hex digits" if hex_ok else "characters that are not hex digits"
+        return f"expected 64 hex digits after al_live_, got {what}"
+    if key.startswith("og_"):
+        return "a legacy og_ key has at least 8 letters, digits, - or _ after og_"
+    return (
+        f"an Aurous key starts with al_live_ (or og_ for a legacy key); got {len(key)} characters"
+    )
+
+
+def describe_check_failure(exc: APIError, masked: str, base_url: str) -> str:
+    """One line saying what a failed key check (``GET /v1/team``) means and what to do."""
+    if isinstance(exc, AuthenticationError):
+        code = exc.code or "unauthorized"
+        if code == "revoked_api_key":
+            return (
+                f"the key {masked} was revoked ({exc.status} {code}) — create a new key on "
+                "the Aurous dashboard"
+            )
+        if code == "missing_api_key":
+            return f"the API saw no key ({exc.status} {code}) — {HOW_TO_SET}"
+        return (
+            f"the API rejected the key {masked} as invalid ({exc.status} {code}) at {base_url} "
+            "— check the key on the dashboard, or --base-url if it belongs to another host"
+        )
+    if isinstance(exc, MissingScopeError):
+        return (
+            f"the key {masked} lacks the scope for this ({exc.status} missing_scope) — {SCOPE_FIX}"
+        )
+    if isinstance(exc, PermissionDeniedError):
+        return f"the key {masked} may not read its team: {exc}"
+    if isinstance(exc, APIConnectionError):
+        return f"could not reach {base_url}: {exc} — check --base-url and the network"
+    return f"checking the key against {base_url} failed: {exc}"
+
+
+def stdin_available(shell: Any) -> bool:
+    """Whether a password prompt can be answered (never True under nbclient or Voilà)."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is not None:
+        return bool(getattr(kernel, "_allow_stdin", False))
+    stdin = sys.stdin
+    try:
+        return stdin is not None and stdin.isatty()
+    except (ValueError, OSError):  # closed or detached stdin
+        return False
+
+
+def read_key(shell: Any, arg: str | None, env: str | None) -> tuple[Secret, str]:
+    """The key for ``%aurous_key [ARG] [--env NAME]`` and a description of where it came from.
+
+    ``ARG`` with ``$``/``{`` is expanded from the user namespace (the history keeps the
+    unexpanded text); a literal key is accepted with a warning; no argument prompts.
+
+    Raises:
+        AurousMagicError: the variable is undefined, the environment variable unset, or no
+            prompt is possible and ``$AUROUS_API_KEY`` is unset.
+    """
+    if arg is not None:
+        if "$" in arg or "{" in arg:
+            return _expand(shell, arg), arg
+        print(
+            "warning: a key typed into the cell is now saved in the notebook and in IPython's "
+            "history — rotate it if you share either; next time use %aurous_key (prompt) or "
+            "%aurous_key $VAR",
+            file=sys.stderr,
+        )
+        return Secret(arg.strip()), "the cell"
+    if env is not None:
+        value = os.environ.get(env)
+        if value is None:
+            raise AurousMagicError(
+                f"environment variable {env} is not set — set it before starting the kernel, "
+                "or run %aurous_key to be prompted",
+                title="ConfigurationError",
+            )
+        return Secret(value.strip()), f"${env}"
+    return _prompt(shell)
+
+
+def _expand(shell: Any, arg: str) -> Secret:
+    """``$VAR`` / ``{expr}`` from the user namespace, like IPython's expansion but strict."""
+    from IPython.utils.text import DollarFormatter
+
+    try:
+        value = DollarFormatter().vformat(arg, (), dict(shell.user_ns))
+    except NameError:
+        raise AurousMagicError(
+            f"{arg} is not defined in the notebook — assign the key to it first, or run "
+            "%aurous_key to be prompted",
+            title="ConfigurationError",
+        ) from None
+    except Exception as exc:  # an expression in {...} failed: name the error, not a value
+        raise AurousMagicError(
+            f"cannot expand {arg}: {type(exc).__name__}", title="ConfigurationError"
+        ) from None
+    return Secret(str(value).strip())
+
+
+def _prompt(shell: Any) -> tuple[Secret, str]:
+    from IPython.core.error import StdinNotImplementedError
+
+    if stdin_available(shell):
+        try:
+            # looked up at call time: ipykernel swaps in its own getpass while a cell runs
+            return Secret(getpass.getpass(KEY_PROMPT).strip()), "the prompt"
+        except StdinNotImplementedError:
+            pass  # the frontend cannot answer after all: fall through
+        except EOFError:
+            raise AurousMagicError("no key entered", title="ConfigurationError") from None
+    value = os.environ.get(DEFAULT_ENV)
+    if value:
+        print(f"no prompt possible here (no stdin); using ${DEFAULT_ENV}")
+        return Secret(value.strip()), f"${DEFAULT_ENV}"
+    raise AurousMagicError(
+        "no API key, and this frontend cannot prompt for one (no stdin: nbclient, Voilà, a "
+        f"script) — set {DEFAULT_ENV} in the kernel's environment or use %aurous_key $VAR",
+        title="ConfigurationError",
+    )

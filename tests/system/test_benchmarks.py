@@ -1,0 +1,52 @@
+"""Smoke test of ``benchmarks/``: ``python -m benchmarks --quick --no-write`` runs every row.
+
+No timing assertions — CI machines are noisy and the targets are checked by the full run
+(BENCHMARKS.md). This only proves the benchmarks still run against the current code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.notebook]
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = (
+    "critical path",
+    "vs. the docs' way",
+    "bulk",
+    "notebook weight",
+    "memory",
+    "import",
+    "sandbox",
+)
+
+
+def test_quick_mode_runs_every_row(tmp_path: Path) -> None:
+    report = REPO / "BENCHMARKS.md"
+    before = report.read_bytes() if report.exists() else None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    env["TMPDIR"] = str(tmp_path)  # the run's photos and notebooks go here, and must go away
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--no-write"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    out = proc.stdout
+    assert proc.returncode == 0, out[-4000:] + proc.stderr[-4000:]
+    summary = out.rsplit("\n\n", 2)[-2]  # the final table, before "quick run: N s"
+    for name in ROWS:
+        assert f"\n{name}  " in "\n" + summary, f"row {name!r} missing:\n{summary}"
+    assert " error" not in summary, summary
+    assert "quick run:" in out
+    assert not list(tmp_path.glob("aurous-bench-*")), "temporary files left behind"
+    assert (report.read_bytes() if report.exists() else None) == before  # --no-write
