@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ._version import __version__
-from .flow._flow import CharacterFlow, FlowEvent
+from .flow import CharacterFlow, FlowEvent
 
 _ROUTES = (("init", "init"), ("upload", "PUT"), ("classify", "classify"), ("create", "create"))
 
@@ -60,7 +60,7 @@ class _Progress:
             print(f"  [{t:5.2f}s] {what}{note}", file=self.out, flush=True)
 
     def redraw(self) -> None:
-        from .display._render import flow_text
+        from .display import flow_text
 
         text = flow_text(self.flow)
         if self._lines:
@@ -75,8 +75,8 @@ def demo(latency_ms: float = 0.0, name: str = "Demo character", out: TextIO | No
     """Run the demo; returns the process exit code."""
     import requests
 
-    from .client._client import AurousClient
-    from .display._render import flow_text
+    from .client import AurousClient
+    from .display import flow_text
     from .samples import paths
     from .sandbox import Sandbox
 

@@ -4,7 +4,7 @@
 
     AurousError(Exception)                     base of everything we raise
      ├── ConfigurationError                    missing/malformed API key, bad base_url, ...
-     ├── ImageCheckError(ValueError)           a local check of a ref failed (images.py)
+     ├── ImageCheckError(ValueError)           a local check of a ref failed (images/)
      ├── ValidationError(ValueError)           a name/attribute the API would refuse (validate.py)
      ├── FlowError                             flow-level problem (0 or 7 refs, cancelled, ...)
      │    └── FlowCancelled
@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import email.utils
 import json
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
+
+from ._text import one_line as _one_line
 
 __all__ = [
     "AurousError",
@@ -71,25 +72,8 @@ __all__ = [
     "error_class_for",
     "get_header",
     "make_status_error",
-    "one_line",
     "parse_retry_after",
 ]
-
-
-# C0/C1 control characters left after whitespace is collapsed (ESC, NUL, DEL, ...): shown
-# escaped, so a hostile filename or server text cannot drive the terminal showing the error.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _one_line(text: str) -> str:
-    line = " ".join(str(text).split())
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
-
-
-def one_line(text: object) -> str:
-    """``text`` as one line fit for a terminal: whitespace runs collapsed to one space, other
-    control characters (ESC, NUL, DEL, C1) shown escaped as ``\\x1b`` and the like."""
-    return _one_line(str(text))
 
 
 class AurousError(Exception):

@@ -12,8 +12,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, Literal, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
+from .limits import TICKET_TTL
+
 __all__ = [
     "POSES",
+    "SETTLED",
     "STATUSES",
     "Pose",
     "Status",
@@ -33,9 +36,9 @@ Status = Literal["synthesizing", "reviewing", "ready", "failed", "deleted"]
 
 POSES: tuple[Pose, ...] = ("portrait", "front", "side", "back", "other")
 STATUSES: tuple[Status, ...] = ("synthesizing", "reviewing", "ready", "failed", "deleted")
+SETTLED: tuple[Status, ...] = ("ready", "reviewing", "failed", "deleted")
+"""Statuses a character stays in until someone acts; every other status is still changing."""
 
-TICKET_TTL = timedelta(hours=24)
-"""How long an upload ticket (``upload_id``) lives after it was minted."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ISO = re.compile(
@@ -264,7 +267,7 @@ class Character:
         )
 
     def _repr_html_(self) -> str:
-        from .display._render import character_html
+        from .display import character_html
 
         return character_html(self)
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ValidationError
+from .limits import MAX_NAME
 
 __all__ = [
     "ATTRIBUTE_KEYS",
@@ -21,7 +22,6 @@ __all__ = [
     "check_name",
 ]
 
-MAX_NAME = 100
 ATTRIBUTE_KEYS = (
     "gender",
     "age",
@@ -64,8 +64,10 @@ def check_name(name: object) -> str:
             fix=f"give the character a name of 1–{MAX_NAME} characters",
         )
     if not name.strip():
+        # not repr() of a blank name: the one-line message would collapse "'   '" to "' '"
+        what = "'' is empty" if not name else f"is blank ({len(name)} whitespace characters)"
         raise ValidationError(
-            f"name: {_shown(name)} is {'empty' if not name else 'blank'}",
+            f"name: {what}",
             field="name",
             value=name,
             fix=f"give the character a name of 1–{MAX_NAME} characters",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from ._client import AurousClient
-from ._config import DEFAULT_BASE_URL, DEFAULT_VERSION, mask_key
+from ._config import DEFAULT_BASE_URL, DEFAULT_VERSION, ENV_API_KEY, key_problem, mask_key
 from ._transport import RetryPolicy
 from .ratelimit import RateLimiter
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_VERSION",
+    "ENV_API_KEY",
     "AurousClient",
     "RateLimiter",
     "RetryPolicy",
+    "key_problem",
     "mask_key",
 ]

@@ -1,30 +1,38 @@
 """``AurousClient``: configuration, and one method per endpoint of the characters surface.
 
-Every request goes through :class:`aurous_nb._transport.Transport` (auth, version pin, rate
-limiting, retries, error mapping).
+Every request, to the API and to the upload host, goes through
+:class:`~aurous_nb.client._transport.Transport` (auth, version pin, rate limiting, retries,
+error mapping).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
 
-from ..errors import ConfigurationError, WaitTimeoutError
+from ..errors import ConfigurationError, UploadURLExpiredError, WaitTimeoutError
+from ..limits import INIT_EXTENSIONS
 from ..models import (
+    SETTLED,
     Balance,
     Character,
+    Classification,
     DeletedCharacter,
     Page,
     Pose,
     Team,
+    UploadTicket,
 )
 from ._config import (
     DEFAULT_BASE_URL,
@@ -35,24 +43,25 @@ from ._config import (
     resolve_base_url,
 )
 from ._transport import RetryPolicy, Transport
-from ._uploads import UploadMethods
 from .ratelimit import RateLimiter
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..flow._flow import CharacterFlow
+    from ..flow import CharacterFlow
 
 __all__ = ["AurousClient", "RetryPolicy", "mask_key", "DEFAULT_BASE_URL", "DEFAULT_VERSION"]
 
 log = logging.getLogger("aurous_nb")
 
-_UNFINISHED = ("synthesizing",)
+URL_MARGIN = 30.0
+"""Seconds: an upload URL with less time left than this is re-minted before the PUT."""
+_MIME_EXTENSION = {mime: ext for ext, mime in reversed(INIT_EXTENSIONS.items())}
 
 
 def _quote_id(value: str) -> str:
     return quote(str(value), safe="")
 
 
-class AurousClient(UploadMethods):
+class AurousClient:
     """A client for the Aurous Labs characters API (or the local sandbox).
 
     Args:
@@ -158,6 +167,154 @@ class AurousClient(UploadMethods):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        return self._transport.request(
+            method, path, json=json, params=params, idempotency_key=idempotency_key
+        )
+
+    # -- uploads -------------------------------------------------------------------------
+
+    def init_upload(self, filename: str, extension: str, content_type: str) -> UploadTicket:
+        """Mint a signed PUT URL (15 min) and an upload ticket (24 h).
+
+        Args:
+            filename: display name, 1–120 characters.
+            extension: ``jpg``, ``jpeg``, ``png`` or ``webp``; must agree with content_type.
+            content_type: ``image/jpeg``, ``image/png`` or ``image/webp``.
+        """
+        minted = datetime.now(timezone.utc)
+        data = self._request(
+            "POST",
+            "/v1/characters/uploads/init",
+            json={"filename": filename, "extension": extension, "content_type": content_type},
+        )
+        return UploadTicket.from_dict(data, minted_at=minted)
+
+    def put_upload(
+        self,
+        ticket: UploadTicket,
+        data: bytes | IO[bytes],
+        *,
+        size: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """PUT the image bytes to the ticket's signed URL.
+
+        Sends exactly ``ticket.upload_headers`` — never the API key — with a
+        ``Content-Length`` (no chunked encoding).
+
+        Args:
+            ticket: from :meth:`init_upload`.
+            data: the bytes, or a binary file object read from its current position.
+            size: bytes to send from a file object (default: up to its end).
+            on_progress: called as ``on_progress(bytes_sent, total)`` while sending.
+
+        Returns:
+            The ETag the upload host returned (quotes removed), or ``""``.
+
+        Raises:
+            UploadURLExpiredError: the URL is past ``expires_at``; mint a new ticket.
+        """
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        total = len(data) if isinstance(data, bytes) else _stream_size(data, size)
+        if size is not None and isinstance(data, bytes) and size != total:
+            raise ValueError(f"size={size} but the data has {total} bytes")
+        resp = self._transport.put(
+            ticket.upload_url, data, total, ticket.upload_headers, on_progress=on_progress
+        )
+        return resp.headers.get("ETag", "").strip('"')
+
+    def upload(
+        self,
+        data_or_path: bytes | bytearray | str | os.PathLike[str] | IO[bytes],
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        size: int | None = None,
+        ticket: UploadTicket | None = None,
+        on_ticket: Callable[[UploadTicket, str | None], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> UploadTicket:
+        """Mint a ticket and PUT the bytes; mint a new URL when the old one runs out first.
+
+        The one place an upload URL is re-minted: before the PUT when ``ticket``'s URL has
+        less than :data:`URL_MARGIN` seconds left, and once after the upload host refused
+        the PUT as expired (the body is sent again, so a stream must be seekable).
+
+        Args:
+            data_or_path: bytes, a path, or a binary file object (seekable for a re-mint).
+            filename: display name (default: the path's name, else ``"image.<ext>"``).
+            content_type: ``image/jpeg|png|webp`` (default: from the file name's extension).
+            size: bytes to send from a file object (default: up to its end).
+            ticket: an already minted ticket to PUT to (default: mint one).
+            on_ticket: called as ``on_ticket(ticket, reason)`` for each ticket minted here;
+                ``reason`` is None for the first and says why for a re-mint. It may raise to
+                stop before the PUT.
+            on_progress: called as ``on_progress(bytes_sent, total)``.
+
+        Returns:
+            The ticket the bytes went to.
+        """
+        if isinstance(data_or_path, (bytearray, memoryview)):
+            data_or_path = bytes(data_or_path)
+        if isinstance(data_or_path, (str, os.PathLike)):
+            path = Path(data_or_path)
+            with path.open("rb") as fh:
+                return self.upload(
+                    fh,
+                    filename=filename or path.name,
+                    content_type=content_type,
+                    size=size,
+                    ticket=ticket,
+                    on_ticket=on_ticket,
+                    on_progress=on_progress,
+                )
+        filename, extension, content_type = _ticket_fields(filename, content_type)
+        data = data_or_path
+        start = None
+        if not isinstance(data, bytes) and getattr(data, "seekable", lambda: False)():
+            start = data.tell()
+
+        def mint(reason: str | None) -> UploadTicket:
+            fresh = self.init_upload(filename, extension, content_type)
+            if on_ticket is not None:
+                on_ticket(fresh, reason)
+            return fresh
+
+        if ticket is None:
+            ticket = mint(None)
+        elif ticket.url_seconds_left() < URL_MARGIN:
+            ticket = mint("upload URL about to expire; minted a new one")
+        try:
+            self.put_upload(ticket, data, size=size, on_progress=on_progress)
+        except UploadURLExpiredError:
+            if start is None and not isinstance(data, bytes):
+                raise
+            log.debug(
+                "upload URL of %s expired before the PUT; minting a new one", ticket.upload_id
+            )
+            if not isinstance(data, bytes) and start is not None:
+                data.seek(start)
+            ticket = mint("upload URL expired; minted a new one")
+            self.put_upload(ticket, data, size=size, on_progress=on_progress)
+        return ticket
+
+    def classify_upload(self, upload_id: str) -> Classification:
+        """Detect the pose of an uploaded image (idempotent, free)."""
+        data = self._request(
+            "POST", "/v1/characters/uploads/classify", json={"upload_id": upload_id}
+        )
+        return Classification.from_dict(data)
 
     # -- characters ----------------------------------------------------------------------
 
@@ -271,6 +428,13 @@ class AurousClient(UploadMethods):
         data = self._request("DELETE", f"/v1/characters/{_quote_id(character_id)}")
         return DeletedCharacter.from_dict(data)
 
+    def download_ref(self, url: str) -> bytes:
+        """The image behind a ref's signed storage URL (``Character.refs[i].url``).
+
+        The URL carries its own token; the API key is not sent with it.
+        """
+        return self._transport.get(url).content
+
     # -- account -------------------------------------------------------------------------
 
     def team(self) -> Team:
@@ -291,21 +455,29 @@ class AurousClient(UploadMethods):
         poll: float = 1.0,
         max_poll: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        on_poll: Callable[[Character], None] | None = None,
     ) -> Character:
-        """Poll until the character is no longer ``synthesizing``; return it.
+        """Poll until the character settles; return it.
+
+        Settled statuses are ``ready``, ``reviewing``, ``failed`` and ``deleted``
+        (:data:`SETTLED`). Any other status -- ``synthesizing``, or one this client does not
+        know yet -- is still changing, so polling goes on until ``timeout``.
 
         Args:
             character_id: the character to watch.
             timeout: give up after this many seconds (raises :class:`WaitTimeoutError`).
             poll: first delay between polls; it grows by half each time up to ``max_poll``.
             max_poll: longest delay between polls.
-            sleep: how to wait (injectable for tests).
+            sleep: how to wait (injectable; it may raise to stop waiting).
+            on_poll: called with the character after every read, the last one included.
         """
         deadline = time.monotonic() + timeout
         delay = poll
         while True:
             character = self.get_character(character_id)
-            if character.status not in _UNFINISHED:
+            if on_poll is not None:
+                on_poll(character)
+            if character.status in SETTLED:
                 return character
             left = deadline - time.monotonic()
             if left <= 0:
@@ -364,7 +536,7 @@ class AurousClient(UploadMethods):
         keyword arguments (``downscale``, ``max_workers``, ``client_reference_id``) go to
         the flow.
         """
-        from ..flow._flow import CharacterFlow
+        from ..flow import CharacterFlow
 
         flow: CharacterFlow = CharacterFlow(
             self,
@@ -379,3 +551,43 @@ class AurousClient(UploadMethods):
 
 def _new_key() -> str:
     return str(uuid.uuid4())
+
+
+def _stream_size(stream: IO[bytes], size: int | None) -> int:
+    """Bytes left in a binary stream from its position, or ``size`` if given."""
+    if size is not None:
+        if size < 0:
+            raise ValueError(f"size={size} must be >= 0")
+        return size
+    try:
+        here = stream.tell()
+        try:
+            return os.fstat(stream.fileno()).st_size - here
+        except (AttributeError, OSError, ValueError):
+            end = stream.seek(0, os.SEEK_END)
+            stream.seek(here)
+            return end - here
+    except (AttributeError, OSError, ValueError) as exc:
+        raise ValueError(
+            "cannot tell how many bytes this stream holds; pass size=... "
+            "(uploads need a known length)"
+        ) from exc
+
+
+def _ticket_fields(filename: str | None, content_type: str | None) -> tuple[str, str, str]:
+    """(filename, extension, content_type) for init, from either of the first two."""
+    if filename is None and content_type is None:
+        raise ValueError("upload() needs a filename or a content_type for non-path data")
+    suffix = Path(filename or "").suffix.lower().lstrip(".")
+    if content_type is None:
+        content_type = INIT_EXTENSIONS.get(suffix)
+        if content_type is None:
+            raise ValueError(
+                f"cannot tell the image type of {filename!r}: pass content_type="
+                "'image/jpeg', 'image/png' or 'image/webp'"
+            )
+    if INIT_EXTENSIONS.get(suffix) == content_type:
+        extension = suffix
+    else:
+        extension = _MIME_EXTENSION.get(content_type, suffix)
+    return filename or f"image.{extension}", extension, content_type

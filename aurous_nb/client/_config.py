@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_VERSION",
     "ENV_API_KEY",
     "ENV_BASE_URL",
+    "key_problem",
     "mask_key",
     "resolve_api_key",
     "resolve_base_url",
@@ -42,6 +43,29 @@ def mask_key(key: str) -> str:
     return key[:shown] + "…"
 
 
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an Aurous API key, without quoting it; None when its form is fine.
+
+    Accepted: ``al_live_`` followed by 64 hex digits, or a legacy key starting ``og_``.
+    """
+    if not key:
+        return "it is empty"
+    if _KEY_RE.match(key):
+        return None
+    if any(ch.isspace() for ch in key):
+        return "it contains whitespace"
+    if key.startswith("al_live_"):
+        tail = key[len("al_live_") :]
+        hex_ok = all(ch in "0123456789abcdefABCDEF" for ch in tail)
+        what = f"{len(tail)} hex digits" if hex_ok else "characters that are not hex digits"
+        return f"expected 64 hex digits after al_live_, got {what}"
+    if key.startswith("og_"):
+        return "a legacy og_ key has at least 8 letters, digits, - or _ after og_"
+    return (
+        f"an Aurous key starts with al_live_ (or og_ for a legacy key); got {len(key)} characters"
+    )
+
+
 def resolve_api_key(api_key: str | None) -> str:
     """The key from the argument, else ``$AUROUS_API_KEY``, checked for the vendor's format."""
     key = (api_key if api_key is not None else os.environ.get(ENV_API_KEY)) or ""
@@ -51,11 +75,12 @@ def resolve_api_key(api_key: str | None) -> str:
             "No Aurous API key: pass api_key=... to AurousClient or set the "
             f"{ENV_API_KEY} environment variable."
         )
-    if not _KEY_RE.match(key):
+    problem = key_problem(key)
+    if problem:
         source = "the api_key argument" if api_key is not None else ENV_API_KEY
         raise ConfigurationError(
-            f"The API key {mask_key(key)} (from {source}) is not an Aurous key: expected "
-            "al_live_ followed by 64 hex characters, or a legacy og_ key."
+            f"The API key {mask_key(key)} (from {source}) is not an Aurous key ({problem}): "
+            "expected al_live_ followed by 64 hex characters, or a legacy og_ key."
         )
     return key
 

@@ -1,6 +1,7 @@
-"""The one place requests go out: auth, version pin, rate limiting, retries, error mapping.
+"""The one place requests go out, to the API and to the upload host: one loop with auth, the
+version pin, rate limiting, retries and the mapping of failures to :mod:`aurous_nb.errors`.
 
-Also the unauthenticated PUT to the upload host (exactly the ticket's headers, known length).
+The retry policy is :func:`should_retry` (a rule per status) and :func:`retry_delay`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .._text import one_line
 from .._version import __version__
 from ..errors import (
     APIConnectionError,
@@ -151,10 +153,30 @@ class _ProgressBody:
         return self._source.read(n)
 
 
-class Transport:
-    """Sends API requests with auth, version pin, rate limiting, retries and error mapping.
+@dataclass(frozen=True)
+class _Call:
+    """One request as the loop sends it (again, on a retry).
 
-    The API key is added to each request's headers and never to ``session.headers``, so
+    ``api`` requests carry the key and session settings and are rate limited; upload-host
+    requests are bare (exactly ``headers``) and are retried only when ``body`` can be re-read.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    api: bool
+    params: Mapping[str, Any] | None = None
+    data: bytes | None = None
+    stream: IO[bytes] | None = None
+    size: int = 0
+    on_progress: Callable[[int, int], None] | None = None
+    bucket: str | None = None
+
+
+class Transport:
+    """Sends every request of a client: :meth:`request` (API) and :meth:`put` (upload host).
+
+    The API key is added to each API request's headers and never to ``session.headers``, so
     nothing that reuses the session (or a redirect) can carry it elsewhere.
     """
 
@@ -191,7 +213,154 @@ class Transport:
         if self._owns_session:
             self.session.close()
 
-    # -- helpers -------------------------------------------------------------------------
+    # -- the two kinds of request --------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Send one API call (retrying as the policy allows) and return its decoded JSON.
+
+        Raises:
+            APIStatusError: a non-2xx response (the subclass for its status/code).
+            APIConnectionError: no response (or an undecodable one) after all retries.
+        """
+        headers = {
+            "X-Api-Key": self._api_key,
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if self.version is not None:
+            headers["Aurous-Version"] = self.version
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        data = None
+        if json is not None:
+            headers["Content-Type"] = "application/json"
+            data = jsonlib.dumps(json, separators=(",", ":")).encode()
+        call = _Call(
+            method,
+            self.base_url + path,
+            headers,
+            api=True,
+            params={k: v for k, v in (params or {}).items() if v is not None} or None,
+            data=data,
+            bucket=bucket_for(method, path, json) if self.limiter is not None else None,
+        )
+        return self._decode(self._send(call), method, call.url)
+
+    def put(
+        self,
+        url: str,
+        source: bytes | IO[bytes],
+        size: int,
+        headers: Mapping[str, str],
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> requests.Response:
+        """PUT bytes to a signed URL with exactly ``headers`` (no key, no session headers).
+
+        Retried like an API call when the body can be re-read (bytes, or a seekable stream).
+        Returns the 2xx response.
+        """
+        call = _Call(
+            "PUT",
+            url,
+            dict(headers),
+            api=False,
+            data=source if isinstance(source, bytes) else None,
+            stream=None if isinstance(source, bytes) else source,
+            size=size,
+            on_progress=on_progress,
+        )
+        return self._send(call)
+
+    def get(self, url: str) -> requests.Response:
+        """GET a signed URL (a ref image in storage) as a bare request, never with the key.
+
+        Retried like an API call. Returns the 2xx response.
+        """
+        return self._send(_Call("GET", url, {"User-Agent": USER_AGENT}, api=False))
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _send(self, call: _Call) -> requests.Response:
+        """Send ``call`` until it succeeds, fails for good, or the retries run out."""
+        rewind = _rewinder(call.stream)
+        rereadable = call.stream is None or rewind is not None
+        settings = self.session.merge_environment_settings(call.url, {}, None, None, None)
+        attempt = 0
+        while True:
+            if rewind is not None and attempt:
+                rewind()
+            if call.bucket is not None:
+                assert self.limiter is not None
+                self.limiter.acquire(call.bucket)
+            started = time.monotonic()
+            cause: Exception | None = None
+            try:
+                resp = self.session.send(
+                    self._prepare(call),
+                    timeout=self.timeout,
+                    allow_redirects=False,  # a redirect must not carry X-Api-Key anywhere
+                    **settings,
+                )
+            except requests.RequestException as exc:
+                self._observe(call, None)
+                cause = exc
+                error: APIError = self._connection_error(exc, call.method, call.url)
+                retryable = True
+            else:
+                self._observe(call, resp)
+                log.debug(
+                    "%s %s -> %d in %.0f ms (request_id=%s)",
+                    call.method,
+                    urlsplit(call.url).path,
+                    resp.status_code,
+                    (time.monotonic() - started) * 1000,
+                    resp.headers.get("Aurous-Request-Id"),
+                )
+                if 200 <= resp.status_code < 300:
+                    return resp
+                error = self._status_error(resp, call.method, safe_url(call.url))
+                assert isinstance(error, APIStatusError)
+                retryable = should_retry(resp.status_code, error.code)
+            if not (retryable and rereadable) or attempt >= self.policy.max_retries:
+                raise error from cause
+            delay = self._delay_for(error, attempt)
+            self._log_retry(call, attempt + 2, delay, error)
+            self.sleep(delay)
+            attempt += 1
+
+    def _prepare(self, call: _Call) -> requests.PreparedRequest:
+        body: Any = call.data
+        if call.stream is not None:
+            body = _ProgressBody(call.stream, call.size, call.on_progress) if call.size else b""
+        elif call.on_progress is not None and call.data:
+            body = _ProgressBody(call.data, len(call.data), call.on_progress)
+        request = requests.Request(
+            call.method, call.url, params=call.params, data=body, headers=dict(call.headers)
+        )
+        # API calls take the session's settings (headers, auth, cookies) a caller may rely on;
+        # the upload host gets a bare request: exactly the ticket's headers, nothing else.
+        return self.session.prepare_request(request) if call.api else request.prepare()
+
+    def _observe(self, call: _Call, resp: requests.Response | None) -> None:
+        if call.bucket is None or self.limiter is None:
+            return
+        if resp is None:
+            self.limiter.observe(call.bucket, None)
+            return
+        status = resp.status_code
+        retry_after = parse_retry_after(resp.headers) if status == 429 else None
+        self.limiter.observe(call.bucket, resp.headers, status=status, retry_after=retry_after)
+
+    # -- failures ------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, self._masked_key) if self._api_key else text
@@ -230,9 +399,7 @@ class Transport:
             )
         return retry_delay(self.policy, attempt)
 
-    def _log_retry(
-        self, method: str, url: str, attempt: int, delay: float, error: APIError
-    ) -> None:
+    def _log_retry(self, call: _Call, attempt: int, delay: float, error: APIError) -> None:
         if isinstance(error, APIStatusError):
             why = f"{error.status} {error.code or ''}".rstrip()
             if error.request_id:
@@ -241,96 +408,13 @@ class Transport:
             why = f"{type(error).__name__}: {error.message[:160]}"
         log.debug(
             "retrying %s %s (attempt %d of %d) in %.2f s after %s",
-            method,
-            urlsplit(url).path,
+            call.method,
+            urlsplit(call.url).path,
             attempt,
             self.policy.max_retries + 1,
             delay,
             why,
         )
-
-    # -- the chokepoint ------------------------------------------------------------------
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> Any:
-        """Send one API call (retrying as the policy allows) and return its decoded JSON.
-
-        Raises:
-            APIStatusError: a non-2xx response (the subclass for its status/code).
-            APIConnectionError: no response (or an undecodable one) after all retries.
-        """
-        url = self.base_url + path
-        headers = {
-            "X-Api-Key": self._api_key,
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
-        if self.version is not None:
-            headers["Aurous-Version"] = self.version
-        if idempotency_key is not None:
-            headers["Idempotency-Key"] = idempotency_key
-        data = None
-        if json is not None:
-            headers["Content-Type"] = "application/json"
-            data = jsonlib.dumps(json, separators=(",", ":")).encode()
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        bucket = bucket_for(method, path, json) if self.limiter is not None else None
-
-        attempt = 0
-        while True:
-            if self.limiter is not None:
-                self.limiter.acquire(bucket)
-            started = time.monotonic()
-            cause: Exception | None = None
-            try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    params=query or None,
-                    data=data,
-                    headers=headers,
-                    timeout=self.timeout,
-                    allow_redirects=False,  # a redirect must not carry X-Api-Key anywhere
-                )
-            except requests.RequestException as exc:
-                if self.limiter is not None:
-                    self.limiter.observe(bucket, None)
-                cause = exc
-                error: APIError = self._connection_error(exc, method, url)
-                retryable = True
-            else:
-                status = resp.status_code
-                if self.limiter is not None:
-                    retry_after = parse_retry_after(resp.headers) if status == 429 else None
-                    self.limiter.observe(
-                        bucket, resp.headers, status=status, retry_after=retry_after
-                    )
-                log.debug(
-                    "%s %s -> %d in %.0f ms (request_id=%s)",
-                    method,
-                    path,
-                    status,
-                    (time.monotonic() - started) * 1000,
-                    resp.headers.get("Aurous-Request-Id"),
-                )
-                if 200 <= status < 300:
-                    return self._decode(resp, method, url)
-                error = self._status_error(resp, method, url)
-                assert isinstance(error, APIStatusError)
-                retryable = should_retry(status, error.code)
-            if not retryable or attempt >= self.policy.max_retries:
-                raise error from cause
-            delay = self._delay_for(error, attempt)
-            self._log_retry(method, url, attempt + 2, delay, error)
-            self.sleep(delay)
-            attempt += 1
 
     def _decode(self, resp: requests.Response, method: str, url: str) -> Any:
         if not resp.content:
@@ -338,7 +422,7 @@ class Transport:
         try:
             return resp.json()
         except ValueError as exc:
-            snippet = " ".join(resp.text.split())[:120]
+            snippet = one_line(resp.text)[:120]
             raise APIConnectionError(
                 f"{method} {safe_url(url)} -> {resp.status_code} with a body that is not JSON: "
                 f"{self._scrub(snippet)}",
@@ -346,63 +430,20 @@ class Transport:
                 url=url,
             ) from exc
 
-    # -- the upload host -----------------------------------------------------------------
 
-    def put(
-        self,
-        url: str,
-        source: bytes | IO[bytes],
-        size: int,
-        headers: Mapping[str, str],
-        *,
-        on_progress: Callable[[int, int], None] | None = None,
-    ) -> requests.Response:
-        """PUT bytes to a signed URL with exactly ``headers`` (no key, no session headers).
-
-        Retries connection errors, timeouts, 408, 429 and 5xx when the body can be re-read
-        (bytes, or a seekable stream). Returns the 2xx response.
-        """
+def _rewinder(stream: IO[bytes] | None) -> Callable[[], None] | None:
+    """A function that puts ``stream`` back where it is now, or None if it cannot seek."""
+    if stream is None:
+        return None
+    try:
+        start = stream.tell() if stream.seekable() else None
+    except (AttributeError, OSError, ValueError):
         start = None
-        if not isinstance(source, bytes):
-            try:
-                start = source.tell() if source.seekable() else None
-            except (AttributeError, OSError, ValueError):
-                start = None
-        rereadable = isinstance(source, bytes) or start is not None
-        settings = self.session.merge_environment_settings(url, {}, None, None, None)
-        attempt = 0
-        while True:
-            if start is not None and not isinstance(source, bytes):
-                source.seek(start)
-            body: Any = _ProgressBody(source, size, on_progress) if size else b""
-            # A bare Request: session headers, session auth and netrc do not apply.
-            prepared = requests.Request("PUT", url, data=body, headers=dict(headers)).prepare()
-            started = time.monotonic()
-            cause: Exception | None = None
-            try:
-                resp = self.session.send(
-                    prepared, timeout=self.timeout, allow_redirects=False, **settings
-                )
-            except requests.RequestException as exc:
-                cause = exc
-                error: APIError = self._connection_error(exc, "PUT", url)
-                retryable = True
-            else:
-                log.debug(
-                    "PUT %s (%d bytes) -> %d in %.0f ms",
-                    urlsplit(url).path,
-                    size,
-                    resp.status_code,
-                    (time.monotonic() - started) * 1000,
-                )
-                if 200 <= resp.status_code < 300:
-                    return resp
-                error = self._status_error(resp, "PUT", safe_url(url))
-                assert isinstance(error, APIStatusError)
-                retryable = should_retry(resp.status_code, error.code)
-            if not (retryable and rereadable) or attempt >= self.policy.max_retries:
-                raise error from cause
-            delay = self._delay_for(error, attempt)
-            self._log_retry("PUT", url, attempt + 2, delay, error)
-            self.sleep(delay)
-            attempt += 1
+    if start is None:
+        return None
+
+    def rewind() -> None:
+        assert stream is not None
+        stream.seek(start)
+
+    return rewind

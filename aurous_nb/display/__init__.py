@@ -1,23 +1,31 @@
-"""HTML and text renderings shared by the magics, the widgets and the reprs."""
+"""HTML and text renderings shared by the magics, the widgets and the reprs.
+
+The words (state labels, deadline phrases) and the look (escaping, colours, badges) are stated
+once here and used by every front end.
+"""
 
 from __future__ import annotations
 
-from ._render import (
-    character_html,
-    character_text,
-    coverage_hints,
-    flow_html,
-    flow_text,
-    format_countdown,
-    format_size,
-)
+from ._character import character_html, character_text
+from ._flow import coverage_hints, flow_html, flow_text
+from ._style import ERROR, FONT, MUTED, WARN, badge, escape, state_color
+from ._words import EXPIRY_PHRASES, STATE_LABELS, expiry_text, state_label
 
 __all__ = [
+    "ERROR",
+    "EXPIRY_PHRASES",
+    "FONT",
+    "MUTED",
+    "STATE_LABELS",
+    "WARN",
+    "badge",
     "character_html",
     "character_text",
     "coverage_hints",
+    "escape",
+    "expiry_text",
     "flow_html",
     "flow_text",
-    "format_countdown",
-    "format_size",
+    "state_color",
+    "state_label",
 ]

@@ -5,7 +5,16 @@ Imports neither IPython nor ipywidgets; the magics and the widgets subscribe to 
 
 from __future__ import annotations
 
-from ._flow import MAX_REFS, CharacterFlow, FlowState
+from ._failures import RESUME_FIX, failure_error
+from ._flow import CharacterFlow, FlowState
 from ._ref import FlowEvent, RefState, RefUpload
 
-__all__ = ["MAX_REFS", "CharacterFlow", "FlowEvent", "FlowState", "RefState", "RefUpload"]
+__all__ = [
+    "RESUME_FIX",
+    "CharacterFlow",
+    "FlowEvent",
+    "FlowState",
+    "RefState",
+    "RefUpload",
+    "failure_error",
+]

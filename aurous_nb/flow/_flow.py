@@ -1,7 +1,9 @@
 """CharacterFlow: the state machine that turns 1–6 reference images into one character.
 
 Per ref (in parallel): local check -> init -> PUT -> classify; then one create. Resumable,
-cancellable, observable through events. Imports neither IPython nor ipywidgets.
+cancellable, observable through events. The flow owns its refs, a :class:`RefPipeline` for
+their requests and the runs in flight; the local checks and the one-line failure summary are
+functions it calls. Imports neither IPython nor ipywidgets.
 """
 
 from __future__ import annotations
@@ -10,29 +12,39 @@ import asyncio
 import concurrent.futures as cf
 import logging
 import os
+import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import FlowCancelled, FlowError
+from .._text import error_line
+from ..errors import FlowCancelled, FlowError, UploadInvalidError
+from ..images import CheckedImage
+from ..limits import MAX_REFS
 from ..validate import check_character
-from ._checks import FlowChecks, raise_for
+from ._checks import check_all, repeats
+from ._failures import raise_for
+from ._pipeline import RefPipeline
 from ._ref import EventKind, FlowEvent, RefState, RefUpload
-from ._steps import TICKET_MARGIN, FlowSteps, _Run
+from ._run import Run, block_on, wait_all
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client._client import AurousClient
+    from ..client import AurousClient
     from ..models import Character
 
-__all__ = ["MAX_REFS", "CharacterFlow", "FlowEvent", "FlowState", "RefState", "RefUpload"]
+__all__ = ["CharacterFlow", "FlowEvent", "FlowState", "RefState", "RefUpload"]
 
 logger = logging.getLogger("aurous_nb.flow")
 
 FlowState = Literal["idle", "running", "done", "failed", "cancelled"]
-MAX_REFS = 6
+SIBLING_WINDOW = timedelta(minutes=10)
+"""When create rejects one expired ticket, tickets minted up to this long after it go too."""
+_IDS_PARAM = re.compile(r"upload_ids\[(\d+)\]")
 
 
-class CharacterFlow(FlowChecks, FlowSteps):
+class CharacterFlow:
     """Create one character from 1–6 reference images, in parallel, resumably.
 
     Args:
@@ -78,7 +90,10 @@ class CharacterFlow(FlowChecks, FlowSteps):
         self._key_ids: tuple[str, ...] = ()
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[FlowEvent], None]] = []
-        self._runs: set[_Run] = set()
+        self._runs: set[Run] = set()
+        self._pipeline = RefPipeline(
+            client, notify=self._set_ref, progress=lambda ref: self._emit("ref", ref, "uploading")
+        )
         self._started: cf.Future[Character] | None = None
         self._creating = False
         if isinstance(sources, (str, bytes, os.PathLike)):
@@ -208,27 +223,22 @@ class CharacterFlow(FlowChecks, FlowSteps):
         """Blocking: prepare what is missing, then create the character (see run_sync)."""
         return self.run_sync()
 
-    def run_sync(self) -> Character:
+    def run_sync(
+        self, *, tick: Callable[[], None] | None = None, interval: float = 0.1
+    ) -> Character:
         """Run to completion and return the character; blocks, stays interruptible.
 
         Works from plain scripts and inside a running event loop (the work runs on
         worker threads; the caller's loop is not touched). On KeyboardInterrupt the flow
         is cancelled, left resumable, and the interrupt re-raised.
+
+        Args:
+            tick: called on the waiting thread every ``interval`` seconds (the magic
+                refreshes its live output from here).
+            interval: seconds between ticks.
         """
         future = self.start()
-        try:
-            while True:
-                try:
-                    return future.result(timeout=0.1)
-                except cf.TimeoutError:
-                    continue
-        except KeyboardInterrupt:
-            self.cancel()
-            try:
-                future.exception(timeout=2.0)  # let the coordinator record "cancelled"
-            except (cf.TimeoutError, cf.CancelledError):
-                pass
-            raise
+        return block_on(future, self.cancel, tick=tick, interval=interval)
 
     async def run(self) -> Character:
         """Run to completion without blocking the event loop (``await flow.run()``).
@@ -250,21 +260,20 @@ class CharacterFlow(FlowChecks, FlowSteps):
         with self._lock:
             runs = list(self._runs)
         for run in runs:
-            run.cancelled.set()
-            run.wake.set()
+            run.cancel()
 
     # ---- the coordinator -------------------------------------------------------------------------
 
-    def _new_run(self) -> tuple[_Run, cf.Future[Any]]:
+    def _new_run(self) -> tuple[Run, cf.Future[Any]]:
         """Register a run (call with the lock held)."""
-        run = _Run()
+        run = Run()
         future: cf.Future[Any] = cf.Future()
         future.set_running_or_notify_cancel()  # a running future cannot be cancel()ed
         self._runs.add(run)
         self.error = None
         return run, future
 
-    def _spawn(self, run: _Run, future: cf.Future[Any], body: Callable[[_Run], Any]) -> None:
+    def _spawn(self, run: Run, future: cf.Future[Any], body: Callable[[Run], Any]) -> None:
         """Run ``body(run)`` on a coordinator thread and settle ``future`` with its outcome."""
         self._set_flow("running")
 
@@ -281,7 +290,7 @@ class CharacterFlow(FlowChecks, FlowSteps):
 
         threading.Thread(target=coordinate, name="aurous-flow", daemon=True).start()
 
-    def _end_run(self, run: _Run, outcome: FlowState, exc: BaseException | None) -> None:
+    def _end_run(self, run: Run, outcome: FlowState, exc: BaseException | None) -> None:
         with self._lock:
             self._runs.discard(run)
             others = bool(self._runs)
@@ -290,14 +299,14 @@ class CharacterFlow(FlowChecks, FlowSteps):
         if self.character is not None:
             outcome = "done"
         if not others or outcome == "done":
-            message = " ".join(str(exc).split()) if exc is not None else None
+            message = error_line(exc) if exc is not None else None
             self._set_flow(outcome, message)
 
-    def _prepare_and_create(self, run: _Run) -> Character:
+    def _prepare_and_create(self, run: Run) -> Character:
         while True:
             self._prepare(run, list(self.refs))
             with self._lock:  # refs may have been added meanwhile; freeze them for create
-                if not any(self._needs_work(r) for r in self.refs):
+                if not any(self._pipeline.needs_work(r) for r in self.refs):
                     self._creating = True
                     refs = list(self.refs)
                     break
@@ -307,12 +316,12 @@ class CharacterFlow(FlowChecks, FlowSteps):
             with self._lock:
                 self._creating = False
 
-    def _prepare(self, run: _Run, targets: list[RefUpload]) -> None:
+    def _prepare(self, run: Run, targets: list[RefUpload]) -> None:
         targets = [r for r in targets if r in self.refs]
         # every local check before any request, so a bad ref fails fast and nothing is sent
         self._check_refs([ref for ref in targets if ref.image is None])
         raise_for([r for r in targets if r.image is None], len(targets), "failed local checks")
-        todo = [r for r in targets if self._needs_work(r)]
+        todo = [r for r in targets if self._pipeline.needs_work(r)]
         if not todo:
             return
         # not a `with` block: its exit would wait for requests a cancel abandons
@@ -320,36 +329,77 @@ class CharacterFlow(FlowChecks, FlowSteps):
             max_workers=min(self.max_workers, len(todo)), thread_name_prefix="aurous-ref"
         )
         try:
-            futures = [pool.submit(self._work, run, ref) for ref in todo]
-            self._wait(run, futures)
+            futures = [pool.submit(self._pipeline.work, run, ref) for ref in todo]
+            wait_all(run, futures)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         raise_for([r for r in todo if not r.done], len(targets), "failed")
 
-    def _wait(self, run: _Run, futures: list[cf.Future[Any]]) -> None:
-        """Block until every future is done or the run is cancelled (then raise at once)."""
-        left = [len(futures)]
-        lock = threading.Lock()
+    def _check_refs(self, refs: list[RefUpload]) -> None:
+        """Check ``refs`` locally (in parallel) and record each outcome on its ref; a ref
+        repeating an earlier one fails."""
+        if not refs:
+            return
+        outcomes = check_all(refs, downscale=self.downscale)
+        for ref, outcome in sorted(zip(refs, outcomes, strict=True), key=lambda p: p[0].index):
+            with self._lock:  # compare and keep as one step: refs are added from many threads
+                if isinstance(outcome, CheckedImage):
+                    outcome = repeats(ref, outcome, self.refs)
+                if isinstance(outcome, CheckedImage):
+                    ref.image, ref.error, ref.notice = outcome, None, outcome.notice
+                    ref.total_bytes = outcome.size
+                else:
+                    ref.image, ref.error = None, outcome
+            if ref.image is not None:
+                self._set_ref(ref, ref.resting_state(), ref.image.notice)
+            else:
+                self._set_ref(ref, "failed", ref.error_message)
 
-        def one_done(_: cf.Future[Any]) -> None:
-            with lock:
-                left[0] -= 1
-                if left[0] == 0:
-                    run.wake.set()
+    # ---- create -------------------------------------------------------------------------------
 
-        for f in futures:
-            f.add_done_callback(one_done)
-        run.wake.wait()
-        if run.cancelled.is_set():
-            # queued refs never start; in-flight requests finish on their own threads
-            raise FlowCancelled("flow cancelled; run it again to resume (finished refs are kept)")
-        run.wake.clear()
+    def _create(self, run: Run, refs: list[RefUpload]) -> Character:
+        for _attempt in range(len(refs) + 2):
+            if run.cancelled.is_set():
+                raise FlowCancelled("flow cancelled before create; run it again to resume")
+            ids = tuple(r.ticket.upload_id for r in refs if r.ticket is not None)
+            if ids != self._key_ids or self.idempotency_key is None:
+                # a new body needs a new key; the same body keeps it across re-runs
+                self.idempotency_key, self._key_ids = str(uuid.uuid4()), ids
+            self._emit("flow", None, "creating")
+            try:
+                return self._post_create(run, list(ids), self.idempotency_key)
+            except UploadInvalidError as exc:
+                stale = _rejected(refs, exc)
+                if not stale:
+                    raise
+                for ref in stale:
+                    ref.forget_ticket()
+                    ref.notice = "ticket rejected at create; uploading again"
+                    self._set_ref(ref, "checked", ref.notice)
+                self._prepare(run, stale)
+        raise FlowError("create kept rejecting freshly uploaded refs; giving up")
 
-    def _needs_work(self, ref: RefUpload) -> bool:
-        if ref.state == "consumed":
-            return False
-        ticket = ref.ticket
-        return not ref.done or (ticket is not None and ticket.ticket_seconds_left() < TICKET_MARGIN)
+    def _post_create(self, run: Run, ids: list[str], key: str) -> Character:
+        """POST create on a worker thread, so cancel() need not wait for the response."""
+
+        def call() -> Character:
+            character = self.client.create_character(
+                self.name,
+                upload_ids=ids,
+                attributes=self.attributes,
+                client_reference_id=self.client_reference_id,
+                idempotency_key=key,
+            )
+            self._finish(character)  # even if the run was cancelled meanwhile
+            return character
+
+        pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="aurous-create")
+        try:
+            future = pool.submit(call)
+            wait_all(run, [future])
+        finally:
+            pool.shutdown(wait=False)
+        return future.result()
 
     def _finish(self, character: Character) -> None:
         with self._lock:
@@ -372,10 +422,25 @@ class CharacterFlow(FlowChecks, FlowSteps):
         )
 
 
+def _rejected(refs: list[RefUpload], exc: UploadInvalidError) -> list[RefUpload]:
+    """Refs to upload again after create rejected ``upload_ids[i]``.
+
+    Tickets expire in mint order, so the ones minted shortly after it go too.
+    """
+    m = _IDS_PARAM.fullmatch(exc.param or "")
+    if m is None or int(m.group(1)) >= len(refs):
+        return []
+    bad = refs[int(m.group(1))]
+    if bad.ticket is None:
+        return [bad]
+    cutoff = bad.ticket.minted_at + SIBLING_WINDOW
+    return [r for r in refs if r is bad or (r.ticket and r.ticket.minted_at <= cutoff)]
+
+
 def _too_many(n: int) -> str:
     if n == 0:
-        return "no reference images: add 1–6 JPEG, PNG or WebP images"
-    return f"{n} reference images: a character takes 1–6 — remove {n - MAX_REFS}"
+        return f"no reference images: add 1–{MAX_REFS} JPEG, PNG or WebP images"
+    return f"{n} reference images: a character takes 1–{MAX_REFS} — remove {n - MAX_REFS}"
 
 
 def _default_name(source: object, index: int) -> str:

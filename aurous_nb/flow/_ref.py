@@ -1,6 +1,6 @@
 """The pieces of a flow that subscribers see: one reference image (RefUpload) and an event.
 
-Re-exported by :mod:`aurous_nb.flow`; import them from there.
+Exported by :mod:`aurous_nb.flow`; import them from there.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from .._text import error_line
+
 if TYPE_CHECKING:  # pragma: no cover
-    from ..images._check import CheckedImage
+    from ..images import CheckedImage
     from ..models import Classification, UploadTicket
     from ._flow import CharacterFlow
 
@@ -72,10 +74,7 @@ class RefUpload:
     @property
     def error_message(self) -> str | None:
         """The error as one line, or None."""
-        if self.error is None:
-            return None
-        text = " ".join(str(self.error).split())
-        return text or type(self.error).__name__
+        return None if self.error is None else error_line(self.error)
 
     @property
     def done(self) -> bool:

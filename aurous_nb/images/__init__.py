@@ -7,16 +7,17 @@ Pillow is imported lazily, inside functions.
 from __future__ import annotations
 
 from ._check import CheckedImage, check_image
-from ._decode import MAX_BYTES, MAX_SIDE, THUMB_SIDE
-from ._sniff import ACCEPTED, guess_pose_from_name, sniff
+from ._sniff import ACCEPTED, guess_pose_from_name, kind_problem, sniff
+from ._thumbs import THUMB_SIDE, data_uri, thumbnail_of
 
 __all__ = [
     "ACCEPTED",
-    "MAX_BYTES",
-    "MAX_SIDE",
     "THUMB_SIDE",
     "CheckedImage",
     "check_image",
+    "data_uri",
     "guess_pose_from_name",
+    "kind_problem",
     "sniff",
+    "thumbnail_of",
 ]

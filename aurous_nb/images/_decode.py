@@ -1,5 +1,5 @@
-"""The Pillow half of a local image check: a full decode under the bomb guard, the thumbnail,
-the downscale, and a bound on the decoded pixels held at once by parallel checks.
+"""The Pillow half of a local image check: a full decode under the bomb guard, and a bound on
+the decoded pixels held at once by parallel checks.
 
 A JPEG that needs no downscale is decoded at a reduced DCT scale (``draft``): libjpeg still
 reads the whole entropy-coded stream, so a damaged or truncated file is refused as before, but
@@ -17,13 +17,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ImageCheckError
+from ._downscale import needs_downscale
+from ._thumbs import thumb_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_SIDE = 4096
-THUMB_SIDE = 256
 
 # Pillow's own default, used when a caller has switched the guard off globally.
 _DEFAULT_BOMB_PIXELS = 89_478_485
@@ -67,12 +66,6 @@ class _Budget:
 
 
 _budget = _Budget(DECODE_BUDGET)
-
-
-def _thumb_size(width: int, height: int) -> tuple[int, int]:
-    """The thumbnail's size for an image of ``width``×``height`` (no upscaling)."""
-    scale = min(1.0, THUMB_SIDE / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _plugin(kind: str) -> Any:
@@ -125,12 +118,12 @@ def decoded(
     except _DAMAGED as exc:
         raise _undecodable(name, kind, exc) from exc
     with probe:
-        shrinks = downscale and (max(width, height) > MAX_SIDE or len(data) > MAX_BYTES)
+        shrinks = downscale and needs_downscale(width, height, len(data))
         # Only a JPEG that ends in its EOI marker takes the reduced-scale path: at a reduced
         # scale libjpeg may finish without asking for the missing EOI, so a file cut just
         # before it would pass; the full decode below refuses such a file.
         if kind == "jpeg" and not shrinks and data.endswith(b"\xff\xd9"):
-            probe.draft("RGB", _thumb_size(width, height))
+            probe.draft("RGB", thumb_size(width, height))
         cost = probe.width * probe.height * _BYTES_PER_PIXEL
         if shrinks:  # the resized copy is held next to the original
             cost *= 2
@@ -149,50 +142,3 @@ def _undecodable(name: str, kind: str, exc: BaseException) -> ImageCheckError:
         f"cannot be decoded as {kind.upper()} ({detail})",
         "the file is damaged or truncated; export it again",
     )
-
-
-def thumbnail(image: PILImage.Image, width: int, height: int) -> bytes:
-    """JPEG (or PNG with transparency) of at most THUMB_SIDE px, for an image whose real size
-    is ``width``×``height`` (``image`` may be a reduced-scale decode of it)."""
-    from PIL import Image
-
-    # What Image.thumbnail() does, minus the full-size copy it would need to leave the
-    # checked image untouched (36 MB and ~20 ms for a 12-megapixel photo).
-    size = _thumb_size(width, height)
-    thumb = image
-    if size != image.size:
-        thumb = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
-    buf = io.BytesIO()
-    if "A" in thumb.getbands() or (thumb.mode == "P" and "transparency" in thumb.info):
-        thumb.convert("RGBA").save(buf, "PNG", optimize=True)
-    else:
-        thumb.convert("RGB").save(buf, "JPEG", quality=80)
-    return buf.getvalue()
-
-
-def shrink(image: PILImage.Image, kind: str) -> tuple[bytes, str, int, int]:
-    """Re-encode (and scale down) until the result fits MAX_SIDE and MAX_BYTES."""
-    from PIL import Image
-
-    has_alpha = "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info)
-    w, h = image.size
-    scale = min(1.0, MAX_SIDE / max(w, h))
-    out_kind = kind
-    for _attempt in range(8):
-        size = (max(1, int(w * scale)), max(1, int(h * scale)))
-        im = image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
-        buf = io.BytesIO()
-        if out_kind == "png":
-            im.save(buf, "PNG", optimize=True)
-        elif out_kind == "webp":
-            im.save(buf, "WEBP", quality=90)
-        else:
-            im.convert("RGB").save(buf, "JPEG", quality=90)
-        if buf.tell() <= MAX_BYTES:
-            return buf.getvalue(), out_kind, size[0], size[1]
-        if out_kind == "png":
-            # lossless PNG rarely shrinks enough: switch to a lossy format once
-            out_kind = "webp" if has_alpha else "jpeg"
-        else:
-            scale *= 0.75
-    raise RuntimeError("could not shrink image below the size limit")  # pragma: no cover

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from .._text import format_size
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 """File suffixes picked up when a line names a directory."""
 
@@ -374,16 +376,8 @@ def fetch_url(url: str, *, max_bytes: int, timeout: float, name: str | None = No
 
 
 def _too_large(shown: str, size: int | None, limit: int) -> str:
-    what = f"{_size(size)} is over" if size is not None else "more than"
+    what = f"{format_size(size)} is over" if size is not None else "more than"
     return (
-        f"{shown}: {what} the download limit of {_size(limit)} — save a smaller copy and "
+        f"{shown}: {what} the download limit of {format_size(limit)} — save a smaller copy and "
         "use its path (or raise %config AurousMagics.download_max_bytes)"
     )
-
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} bytes"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / 1048576:.1f} MiB"

@@ -6,8 +6,6 @@ cell's own thread), the synthesis (``--generate``), the dry run and the widget (
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import html
 import keyword
 import threading
 import time
@@ -15,20 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from .._text import error_line
 from ..errors import AurousError, AuthenticationError, FlowError, MissingScopeError
-from ..validate import MAX_NAME, check_attributes
+from ..limits import MAX_NAME, MAX_REFS
+from ..validate import check_attributes
 from ._cellbody import CellBody, CellBodyError, RefSpec, fetch_url, parse_cell_body
 from ._common import AurousMagicError
 from ._key import SCOPE_FIX
 from ._live import LiveView, frontend_mode
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client._client import AurousClient
-    from ..flow._flow import CharacterFlow
+    from ..client import AurousClient
+    from ..flow import CharacterFlow
     from ..models import Character
     from ._magics import AurousMagics
 
-MAX_REFS = 6
 RESUME_HINT = "re-run the cell to resume (finished uploads are kept)"
 KEY_FIX = "check the key with %aurous_key --status"
 
@@ -64,18 +63,18 @@ class _CharacterRun:
 
     def explain(self, exc: BaseException) -> str:
         """One line for ``exc``, with what to do (the magic's fix in place of the flow's)."""
-        from ..flow._checks import RESUME_FIX  # the flow engine loads with the first flow
+        from ..flow import RESUME_FIX  # the flow engine loads with the first flow
 
         summary = exc if isinstance(exc, FlowError) and exc.errors else None
         errors = summary.errors if summary is not None else tuple(_causes(exc))
         for kind, fix in ((MissingScopeError, SCOPE_FIX), (AuthenticationError, KEY_FIX)):
             cause = next((e for e in errors if isinstance(e, kind)), None)
             if cause is not None:  # a key problem: the refs that hit it are named once
-                return f"{summary.detail if summary else _one_line(cause)} — {fix}"
+                return f"{summary.detail if summary else error_line(cause)} — {fix}"
         if summary is not None and summary.fix == RESUME_FIX:
             text = summary.detail
         else:
-            text = _one_line(exc)
+            text = error_line(exc)
         return f"{text} — {RESUME_HINT}" if self.resumable else text
 
     def store(self, value: Any) -> None:
@@ -151,7 +150,7 @@ class _CharacterRun:
 
     def flow_in_out_var(self, client: AurousClient | None, body: CellBody) -> CharacterFlow | None:
         """An unfinished flow of the same character left in ``--out`` by a failed run."""
-        from ..flow._flow import CharacterFlow
+        from ..flow import CharacterFlow
 
         found = self.shell.user_ns.get(self.out) if self.out else None
         if (
@@ -165,7 +164,7 @@ class _CharacterRun:
         return None
 
     def new_flow(self, client: AurousClient | None, body: CellBody) -> CharacterFlow:
-        from ..flow._flow import CharacterFlow
+        from ..flow import CharacterFlow
 
         flow = CharacterFlow(
             client,  # type: ignore[arg-type]  # None only for a dry run, which sends nothing
@@ -190,28 +189,22 @@ class _CharacterRun:
 
     def run_flow(self, flow: CharacterFlow) -> Character:
         """Run ``flow`` in the background; refresh the live output from this thread."""
-        from ..display._render import flow_html, flow_text
+        from ..display import flow_html, flow_text
 
         px = self.magics.thumbnail_size or None
         view = self.view(lambda: flow_html(flow, thumb_size=px), lambda: flow_text(flow))
         changed = threading.Event()
         unsubscribe = flow.subscribe(lambda _event: changed.set())
+
+        def tick() -> None:
+            if changed.is_set():
+                changed.clear()
+                view.refresh()
+
         view.show()
-        future: cf.Future[Character] | None = None
         try:
-            future = flow.start()
-            while True:
-                try:
-                    character = future.result(timeout=0.05)
-                    break
-                except cf.TimeoutError:
-                    if changed.is_set():
-                        changed.clear()
-                        view.refresh()
+            character = flow.run_sync(tick=tick, interval=0.05)
         except KeyboardInterrupt:
-            flow.cancel()
-            if future is not None:
-                _settle(future)  # let the flow record "cancelled" so the output says so
             # a create already in flight may still have made the character: hand it over
             self.store(flow.character or flow)
             view.refresh(force=True)
@@ -224,7 +217,7 @@ class _CharacterRun:
             unsubscribe()
         view.refresh(force=True)
         if view.mode == "text":
-            from ..display._render import character_text
+            from ..display import character_text
 
             print(character_text(character))
         return character
@@ -246,7 +239,7 @@ class _CharacterRun:
     # ---- the synthesis -------------------------------------------------------------------------
 
     def generate(self, body: CellBody) -> Any:
-        from ..display._render import character_html, character_text
+        from ..display import MUTED, character_html, character_text, escape
 
         if body.refs:
             raise UsageError(
@@ -280,7 +273,7 @@ class _CharacterRun:
 
         def note_html() -> str:
             note = current["note"]
-            return f'<div style="color:#57606a">{html.escape(note)}</div>' if note else ""
+            return f'<div style="color:{MUTED}">{escape(note)}</div>' if note else ""
 
         view = self.view(
             lambda: character_html(current["character"]) + note_html(),
@@ -340,19 +333,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _settle(future: cf.Future[Any]) -> None:
-    try:
-        future.exception(timeout=2.0)
-    except (cf.TimeoutError, cf.CancelledError):
-        pass
-
-
 def _local_failure(failed: list[Any], total: int) -> BaseException:
-    from ..flow._checks import failure_error
+    from ..flow import failure_error
 
     return failure_error(failed, total, "failed local checks (nothing sent)")
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import sys
 from typing import Any
 
-from ..client._config import mask_key
+from ..client import ENV_API_KEY, mask_key
 from ..errors import (
     APIConnectionError,
     APIError,
@@ -22,16 +21,13 @@ from ..errors import (
 )
 from ._common import AurousMagicError
 
-DEFAULT_ENV = "AUROUS_API_KEY"
+DEFAULT_ENV = ENV_API_KEY
 KEY_PROMPT = "Aurous API key (input is hidden): "
 HOW_TO_SET = (
     f"set {DEFAULT_ENV} in the kernel's environment, run %aurous_key $VAR with a variable "
     "holding the key, or %aurous_key --sandbox to try the local sandbox"
 )
 SCOPE_FIX = "creating characters needs a key with write or full scope"
-
-_LIVE_KEY = re.compile(r"al_live_[0-9a-fA-F]{64}\Z")
-_LEGACY_KEY = re.compile(r"og_[A-Za-z0-9_\-]{8,}\Z")  # the client's rule for legacy keys
 
 
 class Secret:
@@ -62,29 +58,6 @@ class Secret:
 
     def __reduce__(self) -> Any:
         raise TypeError("an API key is not picklable")
-
-
-def form_problem(key: str) -> str | None:
-    """Why ``key`` cannot be an Aurous API key, without quoting it; None when its form is fine.
-
-    Accepted: ``al_live_`` followed by 64 hex digits, or a legacy key starting ``og_``.
-    """
-    if not key:
-        return "it is empty"
-    if _LIVE_KEY.match(key) or _LEGACY_KEY.match(key):
-        return None
-    if any(ch.isspace() for ch in key):
-        return "it contains whitespace"
-    if key.startswith("al_live_"):
-        tail = key[len("al_live_") :]
-        hex_ok = all(ch in "0123456789abcdefABCDEF" for ch in tail)
-        what = f"{len(tail)} hex digits" if hex_ok else "characters that are not hex digits"
-        return f"expected 64 hex digits after al_live_, got {what}"
-    if key.startswith("og_"):
-        return "a legacy og_ key has at least 8 letters, digits, - or _ after og_"
-    return (
-        f"an Aurous key starts with al_live_ (or og_ for a legacy key); got {len(key)} characters"
-    )
 
 
 def describe_check_failure(exc: APIError, masked: str, base_url: str) -> str:

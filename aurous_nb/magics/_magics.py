@@ -14,6 +14,8 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Enum, Float, Int, Unicode
 
+from .._session import MAGICS_NAME, current_client, loaded_magics
+from ..client import DEFAULT_VERSION, key_problem
 from ..errors import APIError
 from ._common import AurousMagicError, parse_magic_args
 from ._key import (
@@ -21,12 +23,11 @@ from ._key import (
     HOW_TO_SET,
     Secret,
     describe_check_failure,
-    form_problem,
     read_key,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client._client import AurousClient
+    from ..client import AurousClient
     from ..sandbox import Sandbox
 
 __all__ = [
@@ -49,7 +50,7 @@ class AurousMagics(Magics):
         "Applies to the next %aurous_key.",
     ).tag(config=True)
     version = Unicode(
-        "2026-05-15",
+        DEFAULT_VERSION,
         allow_none=True,
         help="Aurous-Version sent with every request (None: the account default). "
         "Applies to the next %aurous_key.",
@@ -173,7 +174,7 @@ class AurousMagics(Magics):
             self._use_key(secret, source, base_url=args.base_url)
 
     def _new_client(self, secret: Secret, base_url: str | None) -> AurousClient:
-        from ..client._client import AurousClient
+        from ..client import AurousClient
 
         return AurousClient(
             api_key=secret.reveal(),
@@ -187,7 +188,7 @@ class AurousMagics(Magics):
         self, secret: Secret, source: str, *, base_url: str | None = None, quiet: bool = False
     ) -> None:
         """Check ``secret`` (form, then once against the API) and make it the session's key."""
-        problem = form_problem(secret.reveal())
+        problem = key_problem(secret.reveal())
         if problem:
             where = "" if source in ("the prompt", "the cell") else f" from {source}"
             raise AurousMagicError(
@@ -326,20 +327,8 @@ class AurousMagics(Magics):
         return run_character_magic(self, args, cell)
 
 
-def current_client(shell: Any = None) -> AurousClient | None:
-    """The client of ``%aurous_key`` in ``shell`` (default: the running IPython), or None."""
-    magics = _loaded_magics(shell)
-    return magics.client if magics is not None else None
-
-
 def _loaded_magics(shell: Any = None) -> AurousMagics | None:
-    if shell is None:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    if shell is None:
-        return None
-    found = shell.magics_manager.registry.get(AurousMagics.__name__)
+    found = loaded_magics(shell)
     return found if isinstance(found, AurousMagics) else None
 
 
@@ -353,7 +342,7 @@ def load_ipython_extension(ipython: Any) -> None:
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove the magics, forget the key and stop a sandbox they started."""
     manager = ipython.magics_manager
-    magics = manager.registry.pop(AurousMagics.__name__, None)
+    magics = manager.registry.pop(MAGICS_NAME, None)
     if magics is None:
         return
     for kind, names in magics.magics.items():

@@ -3,20 +3,15 @@ and text. Built from local checks only; nothing here talks to the API."""
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..display._render import format_size
-from ..errors import one_line as _t  # text: control characters in names shown escaped
-from ..images._check import guess_pose_from_name
-
-_FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+from .._text import format_size, plural
+from .._text import one_line as _t  # text: control characters in names shown escaped
+from ..display import ERROR, FONT, MUTED, WARN
+from ..display import escape as _e
+from ..images import guess_pose_from_name
 
 
 def _pose_hints(refs: Sequence[Any]) -> list[str]:
@@ -42,7 +37,7 @@ def _requests_line(refs: Sequence[Any], classify: bool) -> str:
 
 def plan_text(name: str, refs: Sequence[Any], attributes: Mapping[str, Any], classify: bool) -> str:
     """The plan of an upload flow as plain text (one line per ref)."""
-    lines = [f"dry run: {_t(name)} — {len(refs)} ref{'s' if len(refs) != 1 else ''}"]
+    lines = [f"dry run: {_t(name)} — {plural(len(refs), 'ref')}"]
     for ref in refs:
         image = ref.image
         if image is None:
@@ -77,14 +72,14 @@ def plan_html(
         if image is None:
             rows.append(
                 f"<tr><td>{ref.index + 1}</td><td></td><td>{_e(ref.name)}</td>"
-                f'<td colspan="4" style="color:#c62828">{_e(ref.error_message)}</td></tr>'
+                f'<td colspan="4" style="color:{ERROR}">{_e(ref.error_message)}</td></tr>'
             )
             continue
         thumb = (
             f'<img src="{_e(image.thumbnail_data_uri())}" alt="{_e(ref.name)}" '
             f'style="max-width:{thumb_px}px;max-height:{thumb_px}px">'
         )
-        notice = f'<div style="color:#57606a">{_e(image.notice)}</div>' if image.notice else ""
+        notice = f'<div style="color:{MUTED}">{_e(image.notice)}</div>' if image.notice else ""
         rows.append(
             f"<tr><td>{ref.index + 1}</td><td>{thumb}</td><td>{_e(ref.name)}{notice}</td>"
             f"<td>{_e(image.kind)}</td><td>{_e(format_size(image.size))}</td>"
@@ -96,17 +91,17 @@ def plan_html(
         "<th>pose by name</th></tr>"
     )
     parts = [
-        f'<div class="aurous-plan" style="{_FONT}"><div><b>dry run: {_e(name)}</b></div>',
+        f'<div class="aurous-plan" style="{FONT}"><div><b>dry run: {_e(name)}</b></div>',
         f'<table style="border-collapse:collapse">{head}{"".join(rows)}</table>',
     ]
     hints = _pose_hints(refs)
     if hints:
         items = "".join(f"<li>{_e(h)}</li>" for h in hints)
-        parts.append(f'<ul style="color:#b26a00;margin:4px 0 0 18px;padding:0">{items}</ul>')
+        parts.append(f'<ul style="color:{WARN};margin:4px 0 0 18px;padding:0">{items}</ul>')
     if attributes:
         shown = ", ".join(f"{k}={v!r}" for k, v in attributes.items())
         parts.append(f"<div>attributes: {_e(shown)}</div>")
-    parts.append(f'<div style="color:#57606a">{_e(_requests_line(refs, classify))}</div></div>')
+    parts.append(f'<div style="color:{MUTED}">{_e(_requests_line(refs, classify))}</div></div>')
     return "".join(parts)
 
 

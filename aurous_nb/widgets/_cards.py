@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..display import STATE_LABELS
+
 if TYPE_CHECKING:  # pragma: no cover
-    from ..flow._flow import RefUpload
+    from ..flow import RefUpload
 
 log = logging.getLogger("aurous_nb")
 
 COVERAGE = ("portrait", "front", "side", "back")
 
-_LABELS = {
-    "receiving": "sending to the kernel",
-    "queued": "checking",
-    "checked": "checked",
-    "minted": "upload URL minted",
-    "uploading": "uploading",
-    "uploaded": "classifying",
-    "classified": "classified",
-    "consumed": "used by the character",
-    "failed": "failed",
-}
 # where the progress bar stands at each state (receiving and uploading fill in between)
 _PROGRESS = {
     "queued": 0.25,
@@ -53,6 +45,48 @@ class Card:
     error: str = ""
     retry_check: bool = False  # failed before the flow took it, worth another try
     thumb: str = ""
+
+
+class CardTable:
+    """The cards of one uploader by id, in the order they were added, behind one lock.
+
+    ``lock`` is re-entrant and also guards the uploader's own state; it is never held while
+    calling into the flow or rendering.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._cards: dict[str, Card] = {}
+
+    def add(self, card: Card) -> Card:
+        """Add ``card`` unless its id is taken; return the card under that id."""
+        with self.lock:
+            return self._cards.setdefault(card.id, card)
+
+    def get(self, card_id: str) -> Card | None:
+        return self._cards.get(card_id)
+
+    def pop(self, card_id: str) -> Card | None:
+        with self.lock:
+            return self._cards.pop(card_id, None)
+
+    def values(self) -> list[Card]:
+        """A snapshot of the cards, in order."""
+        with self.lock:
+            return list(self._cards.values())
+
+    def of(self, ref: RefUpload) -> Card | None:
+        """The card whose flow ref is ``ref``."""
+        return next((c for c in self.values() if c.ref is ref), None)
+
+    def __contains__(self, card_id: object) -> bool:
+        return card_id in self._cards
+
+    def __len__(self) -> int:
+        return len(self._cards)
+
+    def __iter__(self) -> Iterator[Card]:
+        return iter(self.values())
 
 
 def state_of(card: Card) -> str:
@@ -92,7 +126,7 @@ def card_state(card: Card) -> dict[str, Any]:
         "name": card.name,
         "size": card.size,
         "state": state,
-        "label": _LABELS.get(state, state),
+        "label": STATE_LABELS.get(state, state),
         "progress": _PROGRESS.get(state, 0.0),
         "pose": None,
         "confidence": None,
@@ -141,19 +175,15 @@ def _is_check_error(exc: BaseException | None) -> bool:
 
 
 def type_problem(name: str, head: bytes) -> str:
-    """A one-line refusal when the first bytes are not JPEG/PNG/WebP, else ``""``."""
-    from ..images._check import ACCEPTED, sniff
+    """A one-line refusal when the first bytes are not an accepted image type, else ``""``."""
+    from ..images import kind_problem, sniff
+    from ..limits import ACCEPTED_TYPES
 
     kind = sniff(head)
-    if kind in ("jpeg", "png", "webp"):
+    if kind in ACCEPTED_TYPES:
         return ""
-    if kind == "text":
-        what = "a text file, not an image"
-    elif kind is None:
-        what = "not a recognised image type"
-    else:
-        what = f"{kind.upper()} is not accepted"
-    return f"{name}: {what} — {ACCEPTED}"
+    problem, fix = kind_problem(kind, head)
+    return f"{name}: {problem} — {fix}"
 
 
 def coverage_html(cards: list[Card]) -> str:
@@ -166,7 +196,7 @@ def coverage_html(cards: list[Card]) -> str:
     hints: list[str] = []
     if refs:
         try:
-            from ..display._render import coverage_hints
+            from ..display import coverage_hints
 
             hints = list(coverage_hints(refs))
         except Exception as exc:  # a hint is never worth breaking the widget

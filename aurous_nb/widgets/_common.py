@@ -8,8 +8,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import _text
+
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client._client import AurousClient
+    from ..client import AurousClient
 
 log = logging.getLogger("aurous_nb")
 
@@ -17,36 +19,33 @@ MAX_ERROR_CHARS = 300
 
 
 def default_client() -> AurousClient:
-    """The magics' current client if there is one, else ``AurousClient()`` from the environment.
+    """The client ``%aurous_key`` set if the magics are loaded, else ``AurousClient()`` from
+    the environment.
 
     Raises:
         ConfigurationError: no client in the magics and no ``AUROUS_API_KEY``.
     """
-    current: Any = None
-    try:
-        from ..magics._magics import current_client as current
-    except ImportError:  # magics not importable (no IPython): use the environment
-        pass
-    if callable(current):
-        client = current()
-        if client is not None:
-            return client
-    from ..client._client import AurousClient
+    from .._session import current_client
+
+    client = current_client()
+    if client is not None:
+        return client
+    from ..client import AurousClient
 
     return AurousClient()
 
 
 def error_line(exc: BaseException) -> str:
-    """One line for a person: the exception's own message, shortened; never a traceback."""
+    """One line for a person: the exception's own message (with its class for errors that
+    are not ours, e.g. ``OSError: ...``), shortened; never a traceback."""
     from ..errors import AurousError
 
-    text = str(exc).strip()
-    if not isinstance(exc, AurousError):
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    first = text.splitlines()[0] if text else type(exc).__name__
-    if len(first) > MAX_ERROR_CHARS:
-        first = first[: MAX_ERROR_CHARS - 1] + "…"
-    return first
+    text = _text.error_line(exc)
+    if not isinstance(exc, AurousError) and text != type(exc).__name__:
+        text = f"{type(exc).__name__}: {text}"
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[: MAX_ERROR_CHARS - 1] + "…"
+    return text
 
 
 def error_html(message: str) -> str:

@@ -49,16 +49,14 @@ class DropZone(anywidget.AnyWidget):
         False, help="Set by the browser code once it runs (hides the no-JS fallback)."
     ).tag(sync=True)
 
-    def __init__(self, handler: Handler | None = None, **kwargs: Any) -> None:
-        """Create the drop zone.
-
-        Args:
-            handler: called with (content, buffers) for every custom message from the browser.
-            **kwargs: initial trait values.
-        """
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._handler = handler
+        self._handler: Handler | None = None
         self.on_msg(self._on_custom_msg)
+
+    def on_message(self, handler: Handler) -> None:
+        """Call ``handler(content, buffers)`` for every custom message from the browser."""
+        self._handler = handler
 
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any] | None) -> None:
         if isinstance(content, dict) and self._handler is not None:

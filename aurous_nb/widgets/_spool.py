@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from .._text import format_size
+
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -65,8 +67,8 @@ class Spool:
             raise SpoolError(f"{name}: the browser sent a malformed file id")
         if size > self.max_bytes:
             raise SpoolError(
-                f"{name}: {_mb(size)} is too large to send (limit {_mb(self.max_bytes)}) — "
-                "resize it and choose it again"
+                f"{name}: {format_size(size)} is too large to send (limit "
+                f"{format_size(self.max_bytes)}) — resize it and choose it again"
             )
         if size <= 0:
             raise SpoolError(f"{name}: the file is empty — pick the image again")
@@ -134,7 +136,3 @@ class Spool:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MiB"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import threading
 import time
 from collections.abc import Callable
@@ -13,23 +10,19 @@ from typing import TYPE_CHECKING, Any, cast
 import ipywidgets as widgets
 import traitlets
 
-from ..models import Character, Pose
+from ..display import ERROR, MUTED, badge, escape, state_color
+from ..images import data_uri, thumbnail_of
+from ..models import POSES, Character, Pose
 from ._common import default_client, error_html, error_line, log, spawn
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client._client import AurousClient
+    from ..client import AurousClient
 
-POSES = ("portrait", "front", "side", "back", "other")
-THUMB_SIDE = 256
 _ACTIVE = ("reviewing", "ready", "failed")
 
-_BADGE = {
-    "synthesizing": "#9a6700",
-    "reviewing": "#1f6feb",
-    "ready": "#1a7f37",
-    "failed": "#cf222e",
-    "deleted": "#57606a",
-}
+
+class _Closed(Exception):
+    """The widget was closed while polling."""
 
 
 class SynthesisReview(widgets.VBox):
@@ -226,29 +219,49 @@ class SynthesisReview(widgets.VBox):
             self._sync_buttons()
 
     def _poll_until_settled(self) -> Character | None:
-        """GET the character until it is no longer synthesizing (None: closed or an error)."""
+        """GET the character until it settles (None: closed or an error)."""
         started = time.monotonic()
-        while not self._closed.is_set():
-            try:
-                character = self._client.get_character(self.character_id)
-            except Exception as exc:
-                self.error = f"status: {error_line(exc)}"
-                self._render_message()
-                return None
-            self._show(character, waited=time.monotonic() - started)
-            if character.status != "synthesizing":
-                return character
-            self._closed.wait(self._poll)
-        return None
+
+        def nap(seconds: float) -> None:
+            if self._closed.wait(seconds):
+                raise _Closed
+
+        if self._closed.is_set():
+            return None
+        try:
+            return self._client.wait_for_character(
+                self.character_id,
+                timeout=float("inf"),
+                poll=self._poll,
+                max_poll=self._poll,
+                sleep=nap,
+                on_poll=lambda c: self._show(c, waited=time.monotonic() - started),
+            )
+        except _Closed:
+            return None
+        except Exception as exc:
+            self.error = f"status: {error_line(exc)}"
+            self._render_message()
+            return None
 
     def _load_thumbs(self, character: Character) -> None:
         for ref in character.refs:
             if ref.url not in self._thumbs and not self._closed.is_set():
-                uri = _fetch_thumbnail(ref.url)
+                uri = self._thumbnail(ref.url)
                 if uri:
                     self._thumbs[ref.url] = uri
         if self.character is not None and self.character.id == character.id:
             self._render_refs(self.character)
+
+    def _thumbnail(self, url: str) -> str | None:
+        """A ref's thumbnail as a data URI, or None (the tile falls back to a link)."""
+        if not url.startswith(("http://", "https://")):
+            return None
+        try:
+            return data_uri(thumbnail_of(self._client.download_ref(url)))
+        except Exception as exc:  # a missing thumbnail is never worth an error line
+            log.debug("thumbnail for a ref failed: %s", exc)
+            return None
 
     def _show(self, character: Character, waited: float | None = None) -> None:
         self.character = character
@@ -271,25 +284,22 @@ class SynthesisReview(widgets.VBox):
     def _render_header(self, note: str) -> None:
         c = self.character
         status = c.status if c is not None else "loading"
-        colour = _BADGE.get(status, "#57606a")
-        name = html.escape(c.name) if c is not None else ""
-        extra = f' <span style="color:#57606a">{html.escape(note)}</span>' if note else ""
+        name = escape(c.name) if c is not None else ""
+        extra = f' <span style="color:{MUTED}">{escape(note)}</span>' if note else ""
         failure = ""
         if c is not None and c.error_message:
-            failure = f' <span style="color:#cf222e">{html.escape(c.error_message)}</span>'
+            failure = f' <span style="color:{ERROR}">{escape(c.error_message)}</span>'
         self.header.value = (
             f'<div class="aurous-review-header"><b>{name}</b> '
-            f"<code>{html.escape(self.character_id)}</code> "
-            f'<span class="aurous-status" style="background:{colour};color:#fff;'
-            f'border-radius:9px;padding:0 8px;font-size:12px">{html.escape(status)}</span>'
-            f"{extra}{failure}</div>"
+            f"<code>{escape(self.character_id)}</code> "
+            f"{badge(status, state_color(status), cls='aurous-status')}{extra}{failure}</div>"
         )
 
     def _render_refs(self, character: Character) -> None:
         tiles = []
         for ref in character.refs:
-            pose = html.escape(ref.pose)
-            href = html.escape(ref.url if ref.url.startswith(("http://", "https://")) else "")
+            pose = escape(ref.pose)
+            href = escape(ref.url if ref.url.startswith(("http://", "https://")) else "")
             uri = self._thumbs.get(ref.url)
             inner = (
                 f'<img src="{uri}" alt="{pose}" style="max-width:160px;max-height:160px">'
@@ -311,7 +321,7 @@ class SynthesisReview(widgets.VBox):
         if self.error:
             self.message.value = error_html(self.error)
         elif self.busy:
-            self.message.value = f'<span style="color:#57606a">{html.escape(self.busy)}…</span>'
+            self.message.value = f'<span style="color:{MUTED}">{escape(self.busy)}…</span>'
         else:
             self.message.value = ""
 
@@ -320,28 +330,3 @@ def _with_status(character: Character, status: str) -> Character:
     import dataclasses
 
     return dataclasses.replace(character, status=status)  # type: ignore[arg-type]
-
-
-def _fetch_thumbnail(url: str) -> str | None:
-    """Download a ref image (no API key: it is a signed storage URL) and shrink it."""
-    if not url.startswith(("http://", "https://")):
-        return None
-    try:
-        import requests
-        from PIL import Image
-
-        response = requests.get(url, timeout=15)
-        response.raise_for_status()
-        with Image.open(io.BytesIO(response.content)) as image:
-            image.thumbnail((THUMB_SIDE, THUMB_SIDE))
-            buf = io.BytesIO()
-            if "A" in image.getbands():
-                image.convert("RGBA").save(buf, "PNG", optimize=True)
-                mime = "image/png"
-            else:
-                image.convert("RGB").save(buf, "JPEG", quality=80)
-                mime = "image/jpeg"
-    except Exception as exc:  # a missing thumbnail falls back to a link
-        log.debug("thumbnail for a ref failed: %s", exc)
-        return None
-    return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode()}"

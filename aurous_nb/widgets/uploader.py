@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import traitlets
 
+from ..limits import MAX_REFS
 from ..models import Character
 from ._cards import (
     Card,
+    CardTable,
     card_state,
     coverage_html,
     format_attributes,
@@ -27,16 +29,15 @@ from ._cards import (
 )
 from ._common import Coalescer, default_client, error_html, error_line, spawn
 from ._dropzone import DropZone
-from ._receive import BrowserTransfers
 from ._spool import Spool
+from ._transfers import BrowserReceiver
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client._client import AurousClient
-    from ..flow._flow import CharacterFlow, FlowEvent, RefUpload
+    from ..client import AurousClient
+    from ..flow import CharacterFlow, FlowEvent
 
 log = logging.getLogger("aurous_nb")
 
-MAX_REFS = 6
 MAX_TRANSFER_BYTES = 64 * 1024 * 1024
 """Largest file the browser may send; files over the API's 10 MiB are downscaled."""
 FALLBACK_HTML = (
@@ -47,7 +48,7 @@ FALLBACK_HTML = (
 )
 
 
-class CharacterUploader(BrowserTransfers, widgets.VBox):
+class CharacterUploader(widgets.VBox):
     """Upload widget: drop or pick 1-6 images, then create a character from them.
 
     Each file is sent from the browser in 1 MiB chunks, spooled to a temporary
@@ -92,16 +93,16 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
                 files over the API's 10 MiB are downscaled, with a notice on the card.
             **kwargs: passed to ``ipywidgets.VBox``.
         """
-        from ..flow._flow import CharacterFlow
+        from ..flow import CharacterFlow
 
         self._client = client if client is not None else default_client()
         self._flow: CharacterFlow = CharacterFlow(
             self._client, name, classify=True, attributes=dict(attributes or {}), downscale=True
         )
-        self._lock = threading.RLock()  # never held while calling _render or into the flow
+        self._cards = CardTable()
+        self._lock = self._cards.lock  # never held while calling _render or into the flow
         self._render_lock = threading.Lock()
         self._closed = False
-        self._cards: dict[str, Card] = {}
         self._local_ids = itertools.count(1)  # ids of cards added from code, not a browser
         self._spool = Spool(max_transfer_bytes)
         self._finalizer = weakref.finalize(self, self._spool.close)
@@ -111,7 +112,17 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
 
         self.fallback = widgets.HTML(FALLBACK_HTML)
         self.fallback.add_class("aurous-nojs")
-        self.dropzone = DropZone(handler=self._on_browser_message)
+        self.dropzone = DropZone()
+        self._receiver = BrowserReceiver(
+            self._cards,
+            self._spool,
+            self.dropzone.reply,
+            accepting=self._accepting,
+            received=self._check_later,
+            changed=lambda full: self._render() if full else self._redraw.poke(),
+            commands={"remove": self.remove, "retry": self.retry},
+        )
+        self.dropzone.on_message(self._receiver.handle)
         self.name_input = widgets.Text(
             value=name, description="Name", placeholder="Character name (required)"
         )
@@ -173,7 +184,7 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
                     continue
                 card = Card(card_id, p.name, p.stat().st_size if p.exists() else 0)
                 card.state, card.path = "queued", p
-                self._cards[card_id] = card
+                self._cards.add(card)
             self._check_later(card)
         self._render()
 
@@ -182,7 +193,7 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
         with self._lock:
             if self.status != "idle":  # the refs are frozen once Create runs
                 return
-            card = self._cards.pop(card_id, None)
+            card = self._cards.pop(card_id)
         self._spool.discard(card_id)
         self.dropzone.reply({"type": "reject", "id": card_id})
         if card is not None and card.ref is not None:
@@ -259,7 +270,7 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
             f"status={self.status!r}{made})"
         )
 
-    # -- browser messages: see _receive.py ------------------------------------------------
+    # -- browser messages: see _transfers.py ----------------------------------------------
 
     def _accepting(self, name: str) -> bool:
         if self.status != "idle":
@@ -330,7 +341,7 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
             self.error = error_line(exc)
             self.status = "idle"
         else:
-            from ..display._render import character_html
+            from ..display import character_html
 
             self.character = character
             self.result.value = (
@@ -346,7 +357,7 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
 
     def _on_flow_event(self, event: FlowEvent) -> None:
         if event.ref is not None:
-            card = self._card_of(event.ref)
+            card = self._cards.of(event.ref)
             if card is not None and not card.thumb:
                 self._take_thumb(card)
         self._redraw.poke()
@@ -359,19 +370,13 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def _card_of(self, ref: RefUpload) -> Card | None:
-        for card in list(self._cards.values()):
-            if card.ref is ref:
-                return card
-        return None
-
     def _take_thumb(self, card: Card) -> None:
         image = card.ref.image if card.ref is not None else None
         if image is not None:
             card.thumb = image.thumbnail_data_uri()
 
     def _readiness(self) -> tuple[bool, str]:
-        return readiness(list(self._cards.values()), self.status, self.name)
+        return readiness(self._cards.values(), self.status, self.name)
 
     def _render(self) -> None:
         """Push cards, thumbnails, coverage and the Create state to the widgets.
@@ -382,7 +387,7 @@ class CharacterUploader(BrowserTransfers, widgets.VBox):
             return
         with self._render_lock:
             with self._lock:
-                cards = list(self._cards.values())
+                cards = self._cards.values()
                 payload = [card_state(c) for c in cards]
                 if self.status != "idle":
                     for c in payload:

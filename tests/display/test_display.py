@@ -17,8 +17,6 @@ from aurous_nb.display import (
     coverage_hints,
     flow_html,
     flow_text,
-    format_countdown,
-    format_size,
 )
 from aurous_nb.flow import CharacterFlow, RefUpload
 from aurous_nb.models import Character, Classification, Ref, UploadTicket
@@ -158,19 +156,19 @@ def test_countdowns_url_then_ticket(tmp_path: Path) -> None:
     ref.state = "minted"
     now = T0 + timedelta(minutes=1, seconds=28)
     markup = flow_html(flow, now=now)
-    assert "URL expires in 13:32" in markup
+    assert "upload URL expires in 13 min 32 s" in markup
     url_epoch = int((T0 + timedelta(minutes=15)).timestamp())
-    assert f'data-kind="URL" data-expires="{url_epoch}"' in markup
-    assert "URL expires in 13:32" in flow_text(flow, now=now)
+    assert f'data-kind="url" data-expires="{url_epoch}"' in markup
+    assert "upload URL expires in 13 min 32 s" in flow_text(flow, now=now)
     assert "SECRET" not in markup and "SECRET" not in flow_text(flow, now=now)
 
     ref.uploaded, ref.state = True, "uploaded"
     now = T0 + timedelta(hours=1)
     markup = flow_html(flow, now=now.timestamp())  # an epoch works too
-    assert "ticket valid 23 h 00 min" in markup
+    assert "upload usable for 23 h 0 min" in markup
     assert f'data-expires="{int((T0 + timedelta(hours=24)).timestamp())}"' in markup
 
-    assert "ticket expired" in flow_text(flow, now=T0 + timedelta(hours=25))
+    assert "upload expired" in flow_text(flow, now=T0 + timedelta(hours=25))
     ref.state = "consumed"
     assert "data-expires" not in flow_html(flow, now=now)
 
@@ -228,18 +226,3 @@ def test_character_card_escapes_and_links() -> None:
     text = character_text(character)
     assert text.splitlines()[0] == 'Eve "<script>" (char_01) — ready'
     assert "token" not in text
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(0, "expired"), (-5, "expired"), (59, "00:59"), (872, "14:32"), (86399, "23 h 59 min")],
-)
-def test_format_countdown(seconds: float, text: str) -> None:
-    assert format_countdown(seconds) == text
-
-
-@pytest.mark.parametrize(
-    ("n", "text"), [(0, "0 B"), (999, "999 B"), (12_345, "12.3 kB"), (4_100_000, "4.1 MB")]
-)
-def test_format_size(n: int, text: str) -> None:
-    assert format_size(n) == text

@@ -13,15 +13,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from aurous_nb._text import format_size
 from aurous_nb.errors import ImageCheckError
-from aurous_nb.images import (
-    MAX_BYTES,
-    MAX_SIDE,
-    THUMB_SIDE,
-    check_image,
-    guess_pose_from_name,
-    sniff,
-)
+from aurous_nb.images import THUMB_SIDE, check_image, guess_pose_from_name, sniff
+from aurous_nb.limits import MAX_IMAGE_BYTES as MAX_BYTES
+from aurous_nb.limits import MAX_IMAGE_SIDE as MAX_SIDE
 from aurous_nb.samples import paths as sample_paths
 
 
@@ -141,7 +137,7 @@ def test_over_4096_px_downscaled_with_notice() -> None:
     assert (checked.width, checked.height) == (4096, 204)
     assert (
         checked.notice
-        == f"downscaled from 6000×300 to 4096×204 (0.0 MiB → {checked.size / 2**20:.1f} MiB)"
+        == f"downscaled from 6000×300 to 4096×204 (1.8 KiB → {format_size(checked.size)})"
     )
     assert checked.kind == "png"
 

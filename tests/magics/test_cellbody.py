@@ -158,8 +158,8 @@ def test_fetch_url(http_root: tuple[str, Path]) -> None:
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("/big.png", r"big.png: 4.9 KB is over the download limit of 1000 bytes"),
-        ("/endless", r"endless: more than the download limit of 1000 bytes"),
+        ("/big.png", r"big.png: 4.9 KiB is over the download limit of 1000 B"),
+        ("/endless", r"endless: more than the download limit of 1000 B"),
         ("/missing.png", r"missing.png: download failed with HTTP 404"),
         ("/empty.png", r"empty.png: the URL returned an empty body"),
     ],

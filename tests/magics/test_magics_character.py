@@ -97,7 +97,7 @@ def test_text_rendering_in_a_terminal(
     result = ip.run_cell(f'%%aurous_character "Termi"\n{SAMPLES}')
     out = capsys.readouterr().out
     assert "<div" not in out
-    assert re.search(r"1\. front\.png .* consumed +front \d+%", out)
+    assert re.search(r"1\. front\.png .* in the character +front \d+%", out)
     assert f"Termi ({result.result.id}) — ready" in out
     assert out.count("checked") == 4  # each state change printed once, not every refresh
 
@@ -131,7 +131,7 @@ def test_url_lines_are_downloaded(ip: TestingShell, keyed: Sandbox) -> None:
     assert len(result.result.refs) == 2
     assert routes(keyed)[:2] == ["storage", "storage"]
     ip.run_cell("%config AurousMagics.download_max_bytes = 100")
-    with pytest.raises(AurousMagicError, match=r"over the download limit of 100 bytes"):
+    with pytest.raises(AurousMagicError, match=r"over the download limit of 100 B"):
         ip.run_cell(f'%%aurous_character "Copy"\n{urls}')
 
 
@@ -321,7 +321,7 @@ def test_dry_run_sends_nothing(
     (out,) = cap.outputs
     html, text = out.data["text/html"], out.data["text/plain"]
     assert "would send 4 init, 4 PUT" in text and "nothing was sent" in text
-    assert re.search(r"1\. front\.png  png  [\d.]+ kB  \d+×\d+  pose by name: front", text)
+    assert re.search(r"1\. front\.png  png  [\d.]+ KiB  \d+×\d+  pose by name: front", text)
     assert "pose by name: portrait" in text and "attributes: age=28" in text
     assert html.count("<tr>") == 5 and "data:image/" in html
 

@@ -80,7 +80,7 @@ def test_notebook_end_to_end(
     flow = cells['%%aurous_character "Aurora the Adventurer" --out aurora']
     kinds = [o.output_type for o in flow.outputs]
     assert kinds == ["display_data", "execute_result"]  # one live display, updated in place
-    assert "consumed" in flow.outputs[0].data["text/plain"]
+    assert "in the character" in flow.outputs[0].data["text/plain"]
     assert "Aurora the Adventurer" in flow.outputs[1].data["text/html"]
     assert cells['assert aurora.status == "ready"'].outputs[0].data["text/plain"] == (
         "['front', 'side', 'back', 'portrait']"

@@ -43,7 +43,7 @@ def test_terminal_ipython(aurous_sandbox: Sandbox, tmp_path: Path) -> None:
         "-c",
     )
     assert "<div" not in out and "text/html" not in out
-    assert "1. front.png" in out and "consumed" in out
+    assert "1. front.png" in out and "in the character" in out
     assert "Termi (char_" in out and "— ready" in out
 
 

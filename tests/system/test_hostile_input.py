@@ -444,7 +444,7 @@ CELLS = [
     Cell(
         "url-oversize",
         '%%aurous_character "X"\n{url}/huge.jpg',
-        ("huge.jpg", "over the download limit of 2.0 KB", "save a smaller copy"),
+        ("huge.jpg", "over the download limit of 2.0 KiB", "save a smaller copy"),
         config="%config AurousMagics.download_max_bytes = 2048",
     ),
     Cell(

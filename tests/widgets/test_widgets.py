@@ -405,7 +405,8 @@ def test_refusals_are_clear_and_stop_the_transfer(
         browser_msg(u, {"type": "begin", "id": "big", "name": "huge.jpg", "size": 300_000})
         assert card(u, "big")["state"] == "failed"
         assert card(u, "big")["error"] == (
-            "huge.jpg: 0.3 MiB is too large to send (limit 0.2 MiB) — resize it and choose it again"
+            "huge.jpg: 293.0 KiB is too large to send (limit 195.3 KiB) — resize it and choose it "
+            "again"
         )
         heic = b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100
         send_file(u, "h", "photo.heic", heic)

@@ -1,0 +1,44 @@
+"""aurous_nb._text: the only formatters, checked against the table the browser code shares."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aurous_nb._text import error_line, format_duration, format_size, one_line, plural
+from aurous_nb.display import expiry_text
+
+FORMATS = json.loads((Path(__file__).parent / "fixtures" / "formats.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize(("n", "text"), FORMATS["size"])
+def test_format_size(n: int, text: str) -> None:
+    assert format_size(n) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), FORMATS["duration"])
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(("kind", "seconds", "text"), FORMATS["expiry"])
+def test_expiry_text(kind: str, seconds: float, text: str) -> None:
+    assert expiry_text(kind, seconds) == text
+
+
+def test_one_line_collapses_whitespace_and_escapes_controls() -> None:
+    assert one_line("a\n  b\tc") == "a b c"
+    assert one_line("evil\x1b[31mred\x00") == "evil\\x1b[31mred\\x00"
+    assert one_line("C1 \x9b here") == "C1 \\x9b here"
+
+
+def test_error_line_falls_back_to_the_class_name() -> None:
+    assert error_line(ValueError("bad\nthing")) == "bad thing"
+    assert error_line(KeyboardInterrupt()) == "KeyboardInterrupt"
+
+
+def test_plural() -> None:
+    assert [plural(n, "ref") for n in (0, 1, 2)] == ["0 refs", "1 ref", "2 refs"]
+    assert plural(2, "index", "indices") == "2 indices"
