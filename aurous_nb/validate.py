@@ -16,7 +16,6 @@ __all__ = [
     "ATTRIBUTE_KEYS",
     "MAX_ATTRIBUTE_CHARS",
     "MAX_DETAILS_CHARS",
-    "MAX_NAME",
     "check_attributes",
     "check_character",
     "check_name",

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from aurous_nb.errors import AurousError, ValidationError
+from aurous_nb.limits import MAX_NAME
 from aurous_nb.sandbox import validate as server
-from aurous_nb.sandbox.apierror import ApiError
+from aurous_nb.sandbox.errors import SandboxError
 from aurous_nb.validate import (
     ATTRIBUTE_KEYS,
     MAX_ATTRIBUTE_CHARS,
@@ -78,6 +79,28 @@ def test_same_rules_as_the_sandbox() -> None:
     )
     for _case, _name, attributes, field, _needles in BAD:
         if isinstance(attributes, dict):  # the server refuses the same field
-            with pytest.raises(ApiError) as info:
+            with pytest.raises(SandboxError) as info:
                 server.attributes(attributes)
             assert info.value.param == field
+
+
+NAMES = ["", " ", "   ", "\t\n", "A", " A ", "N" * 100, "N" * 101, "é" * 100, 5, ["A"]]
+
+
+@pytest.mark.parametrize("name", NAMES, ids=repr)
+def test_name_rule_is_the_sandboxes(name: object) -> None:
+    """The client refuses exactly the names the sandbox refuses, at create and at PATCH."""
+    try:
+        check_name(name)
+        client_ok = True
+    except ValidationError:
+        client_ok = False
+    for required, code in ((True, None), (False, "invalid_request")):
+        try:
+            server.character_name({"name": name}, required=required, code=code)
+            server_ok = True
+        except SandboxError as exc:
+            server_ok = False
+            assert exc.param == "name"
+        assert client_ok == server_ok, (name, required)
+    assert server.MAX_NAME == MAX_NAME

@@ -21,9 +21,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 from werkzeug.wrappers import Request, Response
 
 from . import characters, hosts
-from .apierror import ApiError
 from .buckets import Verdict
 from .clock import ulid
+from .errors import SandboxError
 from .faults import FAULT_CODES, FaultRule, Faults
 from .hosts import json_response
 from .idempotency import KEY_HEADERS, Cached, fingerprint, validate_key
@@ -60,14 +60,14 @@ def _requested_version(request: Request) -> str | None:
     if requested is None:
         return None
     if not _VERSION_RE.match(requested):
-        raise ApiError(
+        raise SandboxError(
             400,
             "invalid_format",
             f"Aurous-Version must look like YYYY-MM-DD, got {requested!r}.",
             "Aurous-Version",
         )
     if requested not in KNOWN_VERSIONS:
-        raise ApiError(
+        raise SandboxError(
             400,
             "unknown_version",
             f"Unknown Aurous-Version {requested!r}; known: {', '.join(KNOWN)}.",
@@ -142,7 +142,7 @@ class SandboxApp:
             raise
         except Exception:  # a bug on the upload host or storage: 500, traceback kept
             self.handler_errors.append(traceback.format_exc())
-            bug = ApiError(500, "internal_error", "Sandbox bug; see Sandbox.handler_errors.")
+            bug = SandboxError(500, "internal_error", "Sandbox bug; see Sandbox.handler_errors.")
             response = json_response(500, bug.body(doc_url=False))
         finally:
             if fault != "drop":
@@ -172,7 +172,7 @@ class SandboxApp:
         )
         try:
             response = self._process(request, route, args, latency, call)
-        except ApiError as err:
+        except SandboxError as err:
             if not call.slept:
                 _sleep(latency)
             headers = self._api_headers(call)
@@ -183,7 +183,7 @@ class SandboxApp:
             response = json_response(err.status, err.body(call.rid), headers)
         except Exception:  # a sandbox bug: answer 500 and keep the traceback for the test
             self.handler_errors.append(traceback.format_exc())
-            bug = ApiError(500, "internal_error", "Sandbox bug; see Sandbox.handler_errors.")
+            bug = SandboxError(500, "internal_error", "Sandbox bug; see Sandbox.handler_errors.")
             response = json_response(500, bug.body(call.rid), self._api_headers(call))
         return response, len(call.raw)
 
@@ -202,7 +202,7 @@ class SandboxApp:
         if route is None:
             status = args["_status"]
             code = "resource_not_found" if status == 404 else "method_not_allowed"
-            raise ApiError(status, code, f"No route for {request.method} {request.path}.")
+            raise SandboxError(status, code, f"No route for {request.method} {request.path}.")
         call.raw = _read_json_body(request)
         key = state.authenticate(
             request.headers.get("X-Api-Key"), request.headers.get("Authorization")
@@ -214,7 +214,7 @@ class SandboxApp:
         with state.lock:
             call.verdict = state.buckets.take(key.team_id, call.bucket, state.now())
         if not call.verdict.allowed:
-            raise ApiError(
+            raise SandboxError(
                 429,
                 "too_many_requests",
                 f"Rate limit exceeded for {call.bucket}. Retry after {call.verdict.retry_after}s.",
@@ -222,7 +222,7 @@ class SandboxApp:
             )
         call.version = _requested_version(request) or call.version
         if request.method in _WRITE_METHODS and key.scope == "read":
-            raise ApiError(
+            raise SandboxError(
                 403, "missing_scope", "This API key has the read scope; this call needs write."
             )
         scope = None
@@ -269,14 +269,14 @@ class SandboxApp:
         if status == 429 or retry_after is not None:
             extra["Retry-After"] = str(1 if retry_after is None else retry_after)
         if route in ("upload", "storage"):
-            err = ApiError(status, code, f"Injected fault on {route}.", headers=extra)
+            err = SandboxError(status, code, f"Injected fault on {route}.", headers=extra)
             return json_response(status, err.body(doc_url=False), err.headers)
         call = _Call(rid="req_" + ulid(self.state.now()), bucket=BUCKETS.get(route, "default_get"))
         try:  # only to show the team's bucket in the headers; nothing is spent
             call.team_id = self.state.authenticate(
                 request.headers.get("X-Api-Key"), request.headers.get("Authorization")
             ).team_id
-        except ApiError:
+        except SandboxError:
             pass
         headers = self._api_headers(call)
         message = f"Injected fault on {route} (HTTP {status})."
@@ -284,7 +284,7 @@ class SandboxApp:
             headers["X-RateLimit-Remaining"] = "0"
             message = f"Rate limit exceeded for {call.bucket}. Retry after {extra['Retry-After']}s."
         headers.update(extra)
-        return json_response(status, ApiError(status, code, message).body(call.rid), headers)
+        return json_response(status, SandboxError(status, code, message).body(call.rid), headers)
 
     # -- upload host and storage --------------------------------------------------------
 
@@ -299,7 +299,7 @@ def _read_json_body(request: Request) -> bytes:
         request.max_content_length = MAX_JSON_BODY
         return request.get_data(cache=True)
     except RequestEntityTooLarge:
-        raise ApiError(
+        raise SandboxError(
             413, "payload_too_large", f"JSON bodies are limited to {MAX_JSON_BODY} bytes."
         ) from None
 

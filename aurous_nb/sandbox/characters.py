@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .apierror import ApiError, bad
 from .classify import image_facts
 from .clock import ulid
+from .errors import SandboxError, bad
 from .state import CharacterRecord, Pending, SandboxState, StoredRef
 from .uploads import check_ticket_image, usable_ticket
-from .validate import attributes, boolean, invalid_state, json_object, string
+from .validate import attributes, boolean, character_name, invalid_state, json_object, string
 
 POSES = ("portrait", "front", "side", "back", "other")
 SYNTH_POSES = ("portrait", "front", "side", "back")
@@ -25,7 +25,7 @@ def is_synthesize(raw: bytes) -> bool:
     """Whether a create body asks for the synthesize flow (picks the rate bucket, §14 row 15)."""
     try:
         return json_object(raw).get("generate") is True
-    except ApiError:
+    except SandboxError:
         return False
 
 
@@ -41,7 +41,7 @@ def create(
             "parameter_invalid_combination",
             "Send exactly one of 'upload_ids' (upload flow) or 'generate': true (synthesize flow).",
         )
-    name = string(body, "name", lo=1, hi=100)
+    name = character_name(body)
     client_ref = string(body, "client_reference_id", lo=1, hi=256, required=False)
     attrs = body.get("attributes")
     if generate and attrs is None:
@@ -128,7 +128,7 @@ def _new_record(
 def _charge(state: SandboxState, team_id: str, cost: float, code: str) -> None:
     team = state.teams[team_id]
     if team.credits < cost:
-        raise ApiError(
+        raise SandboxError(
             402,
             code,
             f"Team available balance is {team.credits:g} credits, this requires {cost:g}.",
@@ -228,7 +228,7 @@ def patch(
             f"Only name and attributes can be changed; not: {', '.join(rejected)}.",
             rejected[0],
         )
-    name = string(body, "name", lo=1, hi=100, required=False, code="invalid_request")
+    name = character_name(body, required=False, code="invalid_request")
     attrs = body.get("attributes")
     if attrs is not None:
         attrs = attributes(attrs, code="invalid_request")

@@ -11,8 +11,8 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from . import uploads
-from .apierror import ApiError
 from .clock import ulid
+from .errors import SandboxError
 from .render import render_ref
 from .signing import signed_query
 from .state import SandboxState
@@ -52,7 +52,7 @@ def upload(state: SandboxState, request: Request, upload_id: str) -> tuple[Respo
         response = Response(b"", status=200)
         del response.headers["Content-Type"]
         response.headers["ETag"] = etag
-    except ApiError as err:
+    except SandboxError as err:
         response = json_response(err.status, err.body(doc_url=False), err.headers)
     return response, size
 
@@ -64,19 +64,21 @@ def storage(state: SandboxState, request: Request, char_id: str, filename: str) 
     try:
         signed = signed_query({k: request.args.getlist(k) for k in request.args}, "token")
         if signed is None:
-            raise ApiError(403, "signature_invalid", "The storage URL token is invalid.")
+            raise SandboxError(403, "signature_invalid", "The storage URL token is invalid.")
         expires, token = signed
         if not state.signer.verify("storage", f"{char_id}/{ref_id}", expires, token):
-            raise ApiError(403, "signature_invalid", "The storage URL token is invalid.")
+            raise SandboxError(403, "signature_invalid", "The storage URL token is invalid.")
         if state.now() > expires:
-            raise ApiError(410, "output_expired", "The ref URL expired; fetch the character again.")
+            raise SandboxError(
+                410, "output_expired", "The ref URL expired; fetch the character again."
+            )
         with state.lock:
             char = state.characters.get(char_id)
             ref = None
             if char is not None and char.status != "deleted":
                 ref = next((r for r in char.refs if r.id == ref_id), None)
             if char is None or ref is None:
-                raise ApiError(404, "resource_not_found", f"No such ref: {filename!r}.")
+                raise SandboxError(404, "resource_not_found", f"No such ref: {filename!r}.")
             data, name, attrs = ref.data, char.name, char.attributes
             pose, variant, content_type = ref.pose, ref.variant, ref.content_type
         if data is None:
@@ -87,6 +89,6 @@ def storage(state: SandboxState, request: Request, char_id: str, filename: str) 
         response = Response(data, status=200, mimetype=content_type)
         response.headers["Aurous-Request-Id"] = rid
         response.headers["Cache-Control"] = "private, max-age=3600"
-    except ApiError as err:
+    except SandboxError as err:
         response = json_response(err.status, err.body(rid), {"Aurous-Request-Id": rid})
     return response

@@ -12,7 +12,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 
-from .apierror import ApiError
+from .errors import SandboxError
 
 KEY_HEADERS = ("Idempotency-Key", "Aurous-Idempotency-Key", "Aurous-Idempotent-Key")
 MAX_KEY_LENGTH = 256
@@ -37,7 +37,7 @@ def fingerprint(body: bytes) -> str:
 def validate_key(key: str) -> str:
     """Return ``key`` or raise ``400 value_out_of_range`` if it is not 1–256 characters."""
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise ApiError(
+        raise SandboxError(
             400,
             "value_out_of_range",
             f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters, got {len(key)}.",
@@ -78,7 +78,7 @@ class IdempotencyStore:
             must call :meth:`finish`), or the cached response to replay.
 
         Raises:
-            ApiError: 409 when the key is in flight or was used with a different body.
+            SandboxError: 409 when the key is in flight or was used with a different body.
         """
         with self._lock:
             entry = self._entries.get(scope)
@@ -88,14 +88,14 @@ class IdempotencyStore:
                 self._entries[scope] = _Entry(fp, now)
                 return None
             if entry.fingerprint != fp:
-                raise ApiError(
+                raise SandboxError(
                     409,
                     "idempotency_key_in_use",
                     "This Idempotency-Key was already used with a different request body.",
                     "Idempotency-Key",
                 )
             if entry.result is None:
-                raise ApiError(
+                raise SandboxError(
                     409,
                     "idempotency_key_in_use",
                     "A request with this Idempotency-Key is still being processed; "

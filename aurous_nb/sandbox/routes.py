@@ -2,7 +2,7 @@
 
 Route names (``"init"``, ``"create"``, ...) are the ones :meth:`Sandbox.inject` and the
 request log use. Handlers take the state and a :class:`Ctx` and return
-``(status, body)``; they raise :class:`~aurous_nb.sandbox.apierror.ApiError` for errors.
+``(status, body)``; they raise :class:`~aurous_nb.sandbox.errors.SandboxError` for errors.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ import threading
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .apierror import ApiError
 from .buckets import BucketSet
 from .clock import SandboxClock, iso, ulid
+from .errors import SandboxError
 from .idempotency import IdempotencyStore
 from .signing import Signer
 
@@ -225,10 +225,12 @@ class SandboxState:
         if key is None and authorization is not None:
             scheme, _, token = authorization.strip().partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise ApiError(401, "invalid_api_key", "Authorization must be 'Bearer <api key>'.")
+                raise SandboxError(
+                    401, "invalid_api_key", "Authorization must be 'Bearer <api key>'."
+                )
             key = token.strip()
         if key is None or not key.strip():
-            raise ApiError(
+            raise SandboxError(
                 401,
                 "missing_api_key",
                 "No API key provided. Send it in the X-Api-Key header.",
@@ -238,9 +240,11 @@ class SandboxState:
         with self.lock:
             record = self.keys.get(key) if _KEY_RE.match(key) else None
             if record is None:
-                raise ApiError(401, "invalid_api_key", f"Invalid API key {shown!r}.")
+                raise SandboxError(401, "invalid_api_key", f"Invalid API key {shown!r}.")
             if record.revoked:
-                raise ApiError(401, "revoked_api_key", f"The API key {shown!r} has been revoked.")
+                raise SandboxError(
+                    401, "revoked_api_key", f"The API key {shown!r} has been revoked."
+                )
             return record
 
     def set_credits(self, credits: float, team_id: str | None = None) -> None:
@@ -282,8 +286,8 @@ class SandboxState:
         if char is None or char.team_id != team_id or char.status == "deleted":
             msg = f"No such character: {char_id!r}."
             if param is None:
-                raise ApiError(404, "resource_not_found", msg)
-            raise ApiError(404, "resource_not_found", msg, param)
+                raise SandboxError(404, "resource_not_found", msg)
+            raise SandboxError(404, "resource_not_found", msg, param)
         self.settle(char)
         return char
 

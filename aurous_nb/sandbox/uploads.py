@@ -10,9 +10,9 @@ import hashlib
 import math
 from typing import Any
 
-from .apierror import ApiError, bad
 from .classify import check_image, classify, image_facts
 from .clock import iso, ulid
+from .errors import SandboxError, bad
 from .signing import signed_query
 from .state import SandboxState, Ticket
 from .validate import json_object, string
@@ -84,28 +84,30 @@ def check_put(
     """Every PUT check that needs no body (§14 rows 2–7). Returns the ticket."""
     signed = signed_query(query, "signature")
     if signed is None:
-        raise ApiError(403, "signature_invalid", "The upload URL signature is missing or invalid.")
+        raise SandboxError(
+            403, "signature_invalid", "The upload URL signature is missing or invalid."
+        )
     expires, signature = signed
     if not state.signer.verify("upload", upload_id, expires, signature):
-        raise ApiError(403, "signature_invalid", "The upload URL signature is invalid.")
+        raise SandboxError(403, "signature_invalid", "The upload URL signature is invalid.")
     with state.lock:
         if state.now() > expires:
-            raise ApiError(
+            raise SandboxError(
                 403,
                 "upload_url_expired",
                 f"The upload URL expired at {iso(expires)}; mint a new one with uploads/init.",
             )
         ticket = state.tickets.get(upload_id)
         if ticket is None:
-            raise ApiError(404, "resource_not_found", f"No such upload: {upload_id!r}.")
+            raise SandboxError(404, "resource_not_found", f"No such upload: {upload_id!r}.")
         if ticket.consumed:
-            raise ApiError(
+            raise SandboxError(
                 409, "upload_consumed", f"Upload {upload_id} was already used by a character."
             )
     if content_type is not None:
         sent = content_type.split(";")[0].strip().lower()
         if sent != ticket.content_type:
-            raise ApiError(
+            raise SandboxError(
                 400,
                 "content_type_mismatch",
                 f"Content-Type {sent!r} does not match the ticket's {ticket.content_type!r}.",
@@ -118,13 +120,13 @@ def check_put(
     return ticket
 
 
-def too_large(state: SandboxState) -> ApiError:
+def too_large(state: SandboxState) -> SandboxError:
     limit = state.options.max_upload_bytes
-    return ApiError(413, "payload_too_large", f"The image is larger than {limit} bytes.")
+    return SandboxError(413, "payload_too_large", f"The image is larger than {limit} bytes.")
 
 
-def empty_body() -> ApiError:
-    return ApiError(400, "empty_body", "The PUT body is empty; send the image bytes.")
+def empty_body() -> SandboxError:
+    return SandboxError(400, "empty_body", "The PUT body is empty; send the image bytes.")
 
 
 def store_put(state: SandboxState, ticket: Ticket, data: bytes) -> str:
@@ -135,7 +137,7 @@ def store_put(state: SandboxState, ticket: Ticket, data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     with state.lock:
         if ticket.consumed:
-            raise ApiError(
+            raise SandboxError(
                 409, "upload_consumed", f"Upload {ticket.id} was already used by a character."
             )
         ticket.data, ticket.digest, ticket.classification = data, digest, None
@@ -148,7 +150,7 @@ def usable_ticket(state: SandboxState, team_id: str, upload_id: str, param: str)
     if ticket is None:
         raise bad("upload_invalid", f"Unknown upload_id {upload_id!r}.", param)
     if ticket.team_id != team_id:
-        raise ApiError(404, "resource_not_found", f"No such upload: {upload_id!r}.")
+        raise SandboxError(404, "resource_not_found", f"No such upload: {upload_id!r}.")
     if state.now() > ticket.ticket_expires:
         raise bad(
             "upload_invalid",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .apierror import ApiError, bad
+from .errors import SandboxError, bad
 
 ATTRIBUTE_KEYS = (
     "gender",
@@ -66,6 +66,17 @@ def string(
     return value
 
 
+MAX_NAME = 100
+
+
+def character_name(body: dict, *, required: bool = True, code: str | None = None) -> str | None:
+    """A character's ``name``: 1–100 characters and not only whitespace (§14 row 11)."""
+    name = string(body, "name", lo=1, hi=MAX_NAME, required=required, code=code)
+    if name is not None and not name.strip():
+        raise bad(code or "invalid_format", "'name' must not be blank.", "name")
+    return name
+
+
 def boolean(body: dict, name: str, default: bool = False) -> bool:
     value = body.get(name, default)
     if value is None:
@@ -115,6 +126,6 @@ def attributes(value: Any, *, code: str | None = None) -> dict[str, Any]:
     return dict(value)
 
 
-def invalid_state(message: str) -> ApiError:
+def invalid_state(message: str) -> SandboxError:
     """The character pages' ``400 invalid_request_error`` (wrong state, bad pose)."""
     return bad("invalid_request_error", message)

@@ -9,7 +9,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,41 +22,18 @@ from aurous_nb.client import AurousClient, RetryPolicy
 from aurous_nb.client.ratelimit import RateLimiter
 from aurous_nb.models import Balance, Character, Classification, Page, Team, UploadTicket
 from aurous_nb.sandbox import Sandbox
+from tests.support.sandbox import FAST, image_bytes, make_client, requests_to
 
-# Retries in milliseconds instead of seconds; the sandbox's Retry-After is honoured but capped.
-FAST = RetryPolicy(
-    base_delay=0.01,
-    max_delay=0.05,
-    conflict_base_delay=0.01,
-    conflict_max_delay=0.05,
-    max_server_delay=0.05,
-)
 SAMPLES = Path(__file__).resolve().parents[2] / "aurous_nb" / "samples"
 
 
 def png(width: int = 24, height: int = 32, color: tuple[int, int, int] = (10, 120, 200)) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(out, format="PNG")
-    return out.getvalue()
+    return image_bytes(width, height, "PNG", color)
 
 
 @pytest.fixture
 def sandbox(aurous_sandbox: Sandbox) -> Sandbox:
     return aurous_sandbox
-
-
-def make_client(sandbox: Sandbox, **kw: Any) -> AurousClient:
-    kw.setdefault("retry_policy", FAST)
-    kw.setdefault("timeout", 10)
-    return AurousClient(api_key=kw.pop("api_key", sandbox.api_key), base_url=sandbox.url, **kw)
-
-
-@pytest.fixture
-def client(sandbox: Sandbox) -> Iterator[AurousClient]:
-    with make_client(sandbox) as c:
-        yield c
 
 
 def upload_id(client: AurousClient, name: str = "front.png") -> str:
@@ -66,10 +43,6 @@ def upload_id(client: AurousClient, name: str = "front.png") -> str:
 def characters_of(sandbox: Sandbox) -> list[Character]:
     with make_client(sandbox, rate_limit=False) as c:
         return list(c.iter_characters())
-
-
-def routes(sandbox: Sandbox, route: str) -> list[Any]:
-    return [r for r in sandbox.requests if r.route == route]
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -138,7 +111,7 @@ def test_legacy_key_and_version_header(sandbox: Sandbox) -> None:
         c.balance()
     with make_client(sandbox) as c:
         c.balance()
-    balance = routes(sandbox, "balance")
+    balance = requests_to(sandbox, "balance")
     assert "Aurous-Version" not in balance[-2].headers
     assert balance[-1].headers["Aurous-Version"] == "2026-05-15"
     with make_client(sandbox, version="2020-01-01") as c, pytest.raises(E.UnknownVersionError):
@@ -170,7 +143,7 @@ def test_init_put_classify_create(client: AurousClient, sandbox: Sandbox) -> Non
     )
     assert etag == hashlib.md5(data).hexdigest()
     assert seen[-1] == (len(data), len(data))
-    put = routes(sandbox, "upload")[-1]
+    put = requests_to(sandbox, "upload")[-1]
     assert put.status == 200
     assert put.headers["Content-Length"] == str(len(data))
     assert "Transfer-Encoding" not in put.headers
@@ -191,7 +164,7 @@ def test_init_put_classify_create(client: AurousClient, sandbox: Sandbox) -> Non
     assert char.poses == ("front", "side")
     assert char.client_reference_id == "crm-1"
     assert char.aurous_version == "2026-05-15"
-    create = routes(sandbox, "create")[-1]
+    create = requests_to(sandbox, "create")[-1]
     assert len(create.headers["Idempotency-Key"]) == 36  # a uuid4
     assert client.get_character(char.id) == char
 
@@ -223,7 +196,7 @@ def test_put_file_objects(client: AurousClient, sandbox: Sandbox, tmp_path: Path
     with pytest.raises(ValueError, match="size="):
         client.put_upload(ticket2, Pipe(data))  # type: ignore[arg-type]
     client.put_upload(ticket2, Pipe(data), size=len(data))  # type: ignore[arg-type]
-    puts = [r for r in routes(sandbox, "upload") if r.status == 200]
+    puts = [r for r in requests_to(sandbox, "upload") if r.status == 200]
     assert [p.body_size for p in puts] == [len(data), len(data)]
     assert all("Transfer-Encoding" not in p.headers for p in puts)
     # upload() from a path and from a file object
@@ -244,7 +217,7 @@ def test_list_iter_update_delete(client: AurousClient, sandbox: Sandbox) -> None
     assert [c.id for c in nxt] == [made[2].id, made[1].id]
     everything = list(client.iter_characters(limit=2))
     assert [c.id for c in everything] == [c.id for c in reversed(made)]
-    assert len(routes(sandbox, "list")) == 2 + 3
+    assert len(requests_to(sandbox, "list")) == 2 + 3
 
     renamed = client.update_character(made[0].id, name="Renamed", attributes={"age": 99})
     assert renamed.name == "Renamed" and renamed.attributes == {"age": 99}
@@ -263,7 +236,7 @@ def test_synthesize_wait_save_resynthesize_regenerate(
     char = client.synthesize_character("Bea", {"hair_color": "red"}, save=True)
     assert char.status == "ready"
     assert set(char.poses) == {"portrait", "front", "side", "back"}
-    assert routes(sandbox, "create")[-1].headers["Idempotency-Key"]
+    assert requests_to(sandbox, "create")[-1].headers["Idempotency-Key"]
 
     again = client.resynthesize_character(char.id, force_all=True)
     assert again.status == "synthesizing"
@@ -372,7 +345,7 @@ def test_error_mapping_against_the_sandbox(client: AurousClient, sandbox: Sandbo
         client.put_upload(forged, png())
     # none of those 4xx were retried
     assert all(r.fault is None for r in sandbox.requests)
-    assert len(routes(sandbox, "create")) == 4
+    assert len(requests_to(sandbox, "create")) == 4
 
 
 def test_key_in_use_with_another_body_is_a_conflict_not_retried(
@@ -381,7 +354,7 @@ def test_key_in_use_with_another_body_is_a_conflict_not_retried(
     uid = upload_id(client)
     client.create_character("One", upload_ids=[uid], idempotency_key="fixed-key-1")
     again = client.create_character("One", upload_ids=[uid], idempotency_key="fixed-key-1")
-    assert routes(sandbox, "create")[-1].status == 201  # replayed, not re-created
+    assert requests_to(sandbox, "create")[-1].status == 201  # replayed, not re-created
     assert len(characters_of(sandbox)) == 1 and again.name == "One"
     with pytest.raises(E.ConflictError) as info:
         client.create_character("Two", upload_ids=[uid], idempotency_key="fixed-key-1")
@@ -400,7 +373,7 @@ def test_5xx_is_retried_with_a_logged_reason(
     caplog.set_level(logging.DEBUG, logger="aurous_nb")
     sandbox.inject("team", status=503, times=2)
     assert client.team().id == sandbox.team_id
-    assert [r.status for r in routes(sandbox, "team")] == [503, 503, 200]
+    assert [r.status for r in requests_to(sandbox, "team")] == [503, 503, 200]
     retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
     assert len(retries) == 2
     assert retries[0].startswith("retrying GET /v1/team (attempt 2 of 5) in ")
@@ -417,17 +390,17 @@ def test_retries_give_up_after_max_retries(sandbox: Sandbox) -> None:
     with make_client(sandbox, max_retries=2) as c, pytest.raises(E.InternalServerError) as info:
         c.balance()
     assert info.value.code == "internal_error"
-    assert len(routes(sandbox, "balance")) == 3
+    assert len(requests_to(sandbox, "balance")) == 3
     with make_client(sandbox, max_retries=0) as c, pytest.raises(E.InternalServerError):
         c.balance()
-    assert len(routes(sandbox, "balance")) == 4
+    assert len(requests_to(sandbox, "balance")) == 4
 
 
 def test_429_is_retried_after_retry_after(client: AurousClient, sandbox: Sandbox) -> None:
     sandbox.inject("init", status=429, retry_after=0)
     ticket = client.init_upload("front.png", "png", "image/png")
     assert ticket.upload_id
-    assert [r.status for r in routes(sandbox, "init")] == [429, 200]
+    assert [r.status for r in requests_to(sandbox, "init")] == [429, 200]
 
 
 @pytest.mark.parametrize(
@@ -447,7 +420,7 @@ def test_create_retried_makes_exactly_one_character(
     sandbox.inject("create", **fault)
     char = client.create_character("Once", upload_ids=ids)
     assert char.status == "ready"
-    creates = routes(sandbox, "create")
+    creates = requests_to(sandbox, "create")
     assert len(creates) == fault["times"] + 1
     assert creates[-1].status == 201
     keys = {r.headers["Idempotency-Key"] for r in creates}
@@ -464,7 +437,7 @@ def test_create_whose_response_was_lost_makes_one_character(sandbox: Sandbox) ->
     patient = RetryPolicy(base_delay=0.01, conflict_base_delay=0.2, conflict_max_delay=0.4)
     with make_client(sandbox, timeout=0.25, max_retries=8, retry_policy=patient) as c:
         char = c.create_character("Lost", upload_ids=ids)
-    creates = routes(sandbox, "create")
+    creates = requests_to(sandbox, "create")
     print("create attempts:", [(r.status, r.fault) for r in creates])
     assert len(creates) >= 2
     assert len({r.headers["Idempotency-Key"] for r in creates}) == 1
@@ -483,7 +456,7 @@ def test_resynthesize_and_regenerate_keep_their_key_across_retries(
     client.wait_for_character(char.id)
     client.regenerate_ref(char.id, "side")
     for route in ("resynthesize", "regenerate"):
-        sent = routes(sandbox, route)
+        sent = requests_to(sandbox, route)
         assert len(sent) == 2 and len({r.headers["Idempotency-Key"] for r in sent}) == 1
     assert sandbox.credits() == pytest.approx(credits - 4 - 1)  # billed once each
 
@@ -537,7 +510,7 @@ def test_upload_put_retries_and_expired_url(client: AurousClient, sandbox: Sandb
     with io.BytesIO(b"junk" + data) as fh:
         fh.seek(4)
         ticket = client.upload(fh, filename="front.png")
-    puts = routes(sandbox, "upload")
+    puts = requests_to(sandbox, "upload")
     assert [p.status for p in puts] == [None, 503, 200]
     assert puts[-1].body_size == len(data)
     client.classify_upload(ticket.upload_id)  # the bytes that landed decode
@@ -564,8 +537,8 @@ def test_upload_remints_an_expired_url_once(sandbox: Sandbox) -> None:
     with session, make_client(sandbox, session=session) as c:
         ticket = c.upload(png(), filename="front.png")
         assert fired and ticket.upload_id != fired[0]
-        assert [r.status for r in routes(sandbox, "init")] == [200, 200]
-        assert [r.status for r in routes(sandbox, "upload")] == [403, 200]
+        assert [r.status for r in requests_to(sandbox, "init")] == [200, 200]
+        assert [r.status for r in requests_to(sandbox, "upload")] == [403, 200]
         char = c.create_character("Reminted", upload_ids=[ticket.upload_id])
         assert char.status == "ready"
 
@@ -574,7 +547,7 @@ def test_upload_remints_an_expired_url_once(sandbox: Sandbox) -> None:
         sandbox.clear_log()
         with pytest.raises(E.UploadURLExpiredError):
             c.upload(png(), filename="front.png")
-        assert len(routes(sandbox, "init")) == 2
+        assert len(requests_to(sandbox, "init")) == 2
 
 
 def test_ticket_expiry_after_24_hours(client: AurousClient, sandbox: Sandbox) -> None:
@@ -600,7 +573,7 @@ def test_limiter_keeps_a_60_ref_burst_free_of_429s(sandbox: Sandbox) -> None:
         first = c.rate_limiter.bucket("characters_post")  # type: ignore[union-attr]
     assert first is not None and first.waits == 0  # the burst itself never waited
     assert len({t.upload_id for t in tickets}) == 60
-    assert [r.status for r in routes(sandbox, "init")] == [200] * 60
+    assert [r.status for r in requests_to(sandbox, "init")] == [200] * 60
 
     # scaled down 20x for speed (60 burst, 20/s): the next burst waits instead of 429ing
     sandbox.set_bucket("characters_post", 60, 1200)
@@ -610,7 +583,7 @@ def test_limiter_keeps_a_60_ref_burst_free_of_429s(sandbox: Sandbox) -> None:
         started = time.monotonic()
         list(pool.map(lambda i: c.init_upload(f"r{i}.png", "png", "image/png"), range(80)))
         elapsed = time.monotonic() - started
-    statuses = [r.status for r in routes(sandbox, "init")]
+    statuses = [r.status for r in requests_to(sandbox, "init")]
     assert statuses == [200] * 80
     bucket = limiter.bucket("characters_post")
     assert bucket is not None and bucket.waits > 0
@@ -623,7 +596,7 @@ def test_limiter_learns_a_smaller_server_bucket(sandbox: Sandbox) -> None:
         for i in range(7):
             c.init_upload(f"r{i}.png", "png", "image/png")
         bucket = c.rate_limiter.bucket("characters_post")  # type: ignore[union-attr]
-    assert [r.status for r in routes(sandbox, "init")] == [200] * 7
+    assert [r.status for r in requests_to(sandbox, "init")] == [200] * 7
     assert bucket is not None and bucket.capacity == 4
 
 
@@ -634,7 +607,7 @@ def test_rate_limit_off_relies_on_server_429s(sandbox: Sandbox) -> None:
         assert c.rate_limiter is None
         for i in range(3):
             c.init_upload(f"r{i}.png", "png", "image/png")
-    statuses = [r.status for r in routes(sandbox, "init")]
+    statuses = [r.status for r in requests_to(sandbox, "init")]
     assert statuses[:2] == [200, 200] and 429 in statuses and statuses[-1] == 200
 
 
@@ -662,7 +635,7 @@ def test_the_key_never_reaches_the_upload_host(sandbox: Sandbox) -> None:
         sandbox.inject("upload", status=500, times=1)
         c.put_upload(ticket, png())
         c.classify_upload(ticket.upload_id)
-    uploads = routes(sandbox, "upload")
+    uploads = requests_to(sandbox, "upload")
     assert len(uploads) == 3
     for r in uploads:
         assert "X-Api-Key" not in r.headers and "Authorization" not in r.headers
@@ -676,7 +649,7 @@ def test_the_key_never_reaches_the_upload_host(sandbox: Sandbox) -> None:
             "accept",
             "connection",
         }
-    assert routes(sandbox, "init")[-1].headers["X-Api-Key"] == key
+    assert requests_to(sandbox, "init")[-1].headers["X-Api-Key"] == key
 
 
 def test_the_key_never_appears_in_logs_reprs_or_errors(
@@ -771,4 +744,4 @@ def test_threads_share_one_client(client: AurousClient, sandbox: Sandbox) -> Non
     for t in threads:
         t.join()
     assert errors == []
-    assert len(routes(sandbox, "classify")) == 6
+    assert len(requests_to(sandbox, "classify")) == 6

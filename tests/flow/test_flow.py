@@ -11,8 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,6 +27,8 @@ from aurous_nb.errors import (
 )
 from aurous_nb.flow import CharacterFlow, FlowEvent
 from aurous_nb.sandbox import Sandbox
+from tests.support.sandbox import routes
+from tests.support.waiting import wait_for
 
 POSES = ["front", "side", "back", "portrait", "closeup", "profile"]
 
@@ -44,33 +44,11 @@ def write_refs(tmp_path: Path, n: int, side: int = 300) -> list[Path]:
     return out
 
 
-def routes(sandbox: Sandbox) -> Counter[str]:
-    """Requests per route that the sandbox answered (with any status)."""
-    return Counter(r.route for r in sandbox.requests if r.route)
-
-
-@pytest.fixture
-def client(aurous_sandbox: Sandbox) -> Iterator[AurousClient]:
-    with AurousClient(api_key=aurous_sandbox.api_key, base_url=aurous_sandbox.url) as c:
-        yield c
-
-
-@pytest.fixture
-def strict_client(aurous_sandbox: Sandbox) -> Iterator[AurousClient]:
-    """No retries: an injected fault surfaces as an error of the flow."""
-    with AurousClient(
-        api_key=aurous_sandbox.api_key, base_url=aurous_sandbox.url, max_retries=0
-    ) as c:
-        yield c
-
-
 def wait_for_threads_to_end(prefixes: tuple[str, ...] = ("aurous-ref", "aurous-create")) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if not [t for t in threading.enumerate() if t.name.startswith(prefixes)]:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"worker threads still alive: {threading.enumerate()}")
+    def alive() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith(prefixes)]
+
+    wait_for(lambda: not alive(), 5, "the flow's worker threads to end", show=alive)
 
 
 # ---- the happy path, in parallel ----------------------------------------------------------------

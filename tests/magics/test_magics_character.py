@@ -19,14 +19,12 @@ from aurous_nb.flow import CharacterFlow
 from aurous_nb.magics import AurousMagicError, AurousMagics
 from aurous_nb.models import Character
 from aurous_nb.sandbox import Sandbox
+from tests.support.sandbox import route_log
 from tests.support.shell import TestingShell, ip_fixture, magics_fixture, use_key  # noqa: F401
+from tests.support.waiting import wait_for
 
 SAMPLES = "\n".join(str(p) for p in samples.paths())
 MAX_OUTPUT_BYTES = 30_000
-
-
-def routes(sandbox: Sandbox) -> list[str]:
-    return [r.route or r.path for r in sandbox.requests]
 
 
 @pytest.fixture
@@ -52,7 +50,7 @@ def test_upload_flow_one_live_display(ip: TestingShell, keyed: Sandbox) -> None:
     assert isinstance(character, Character) and character.status == "ready"
     assert ip.user_ns["aurora"] is character
     assert [r.pose for r in character.refs] == ["front", "side", "back", "portrait"]
-    assert routes(keyed).count("init") == 4 and routes(keyed).count("create") == 1
+    assert route_log(keyed).count("init") == 4 and route_log(keyed).count("create") == 1
 
     # one display id, first shown, then only updated in place
     first, *updates = cap.outputs
@@ -129,7 +127,7 @@ def test_url_lines_are_downloaded(ip: TestingShell, keyed: Sandbox) -> None:
     keyed.clear_log()
     result = ip.run_cell(f'%%aurous_character "Copy"\n{urls}')
     assert len(result.result.refs) == 2
-    assert routes(keyed)[:2] == ["storage", "storage"]
+    assert route_log(keyed)[:2] == ["storage", "storage"]
     ip.run_cell("%config AurousMagics.download_max_bytes = 100")
     with pytest.raises(AurousMagicError, match=r"over the download limit of 100 B"):
         ip.run_cell(f'%%aurous_character "Copy"\n{urls}')
@@ -138,7 +136,7 @@ def test_url_lines_are_downloaded(ip: TestingShell, keyed: Sandbox) -> None:
 def test_no_classify(ip: TestingShell, keyed: Sandbox) -> None:
     result = ip.run_cell(f'%%aurous_character "Unsorted" --no-classify\n{SAMPLES}')
     assert {r.pose for r in result.result.refs} == {"other"}
-    assert "classify" not in routes(keyed)
+    assert "classify" not in route_log(keyed)
 
 
 def test_downscale(ip: TestingShell, keyed: Sandbox, tmp_path: Path) -> None:
@@ -148,7 +146,7 @@ def test_downscale(ip: TestingShell, keyed: Sandbox, tmp_path: Path) -> None:
     Image.new("RGB", (4200, 300), "white").save(wide)
     with pytest.raises(AurousMagicError, match=r"front_wide\.png: .*4200"):
         ip.run_cell(f'%%aurous_character "Wide"\n{wide}')
-    assert routes(keyed) == []  # refused locally, nothing sent
+    assert route_log(keyed) == []  # refused locally, nothing sent
     result = ip.run_cell(f'%%aurous_character "Wide" --downscale\n{wide}')
     assert result.result.status == "ready"
 
@@ -168,7 +166,7 @@ def test_local_check_failure_sends_nothing(
     assert isinstance(error, AurousMagicError)
     assert str(error).startswith("2 of 2 refs failed local checks (nothing sent): side.png:")
     assert "back.heic: HEIC" in str(error)
-    assert routes(keyed) == []
+    assert route_log(keyed) == []
     out = capsys.readouterr().out
     assert "Traceback" not in out and out.count("\n") <= 2
 
@@ -187,7 +185,7 @@ def test_failure_then_resume_without_reuploading(ip: TestingShell, keyed: Sandbo
 
     result = ip.run_cell(f'%%aurous_character "Phoenix" --out phoenix\n{SAMPLES}')
     assert result.result.status == "ready" and ip.user_ns["phoenix"] is result.result
-    assert routes(keyed) == ["classify", "create"]  # only the unfinished ref, then create
+    assert route_log(keyed) == ["classify", "create"]  # only the unfinished ref, then create
 
 
 def test_a_key_refused_for_every_ref_names_each_ref_once(
@@ -217,16 +215,14 @@ def test_resume_from_the_out_variable(
     keyed.clear_log()
     result = ip.run_cell(f'%%aurous_character "Orion" --out orion\n{SAMPLES}')
     assert result.result.status == "ready"
-    assert routes(keyed) == ["create"]
+    assert route_log(keyed) == ["create"]
 
 
 def test_interrupt_then_resume(ip: TestingShell, keyed: Sandbox) -> None:
     keyed.inject("classify", latency_ms=300, times=None)
 
     def interrupt_after_first_upload() -> None:
-        deadline = time.monotonic() + 10
-        while "upload" not in routes(keyed) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: "upload" in route_log(keyed), 10, "the first upload")
         signal.pthread_kill(main, signal.SIGINT)  # what a kernel interrupt delivers
 
     main = threading.main_thread().ident
@@ -240,12 +236,12 @@ def test_interrupt_then_resume(ip: TestingShell, keyed: Sandbox) -> None:
     flow = ip.user_ns["vega"]
     assert isinstance(flow, CharacterFlow) and flow.character is None
     keyed.clear_faults()
-    uploaded_before = routes(keyed).count("upload")
+    uploaded_before = route_log(keyed).count("upload")
     keyed.clear_log()
     result = ip.run_cell(f'%%aurous_character "Vega" --out vega\n{SAMPLES}')
     assert result.result.status == "ready"
-    assert routes(keyed).count("upload") <= 4 - min(uploaded_before, 4) + 1  # in-flight one
-    assert routes(keyed).count("create") == 1
+    assert route_log(keyed).count("upload") <= 4 - min(uploaded_before, 4) + 1  # in-flight one
+    assert route_log(keyed).count("create") == 1
 
 
 def test_debug_shows_the_original_error(ip: TestingShell, keyed: Sandbox) -> None:
@@ -356,7 +352,7 @@ def test_generate_and_save(ip: TestingShell, keyed: Sandbox) -> None:
     character = result.result
     assert character.status == "ready" and ip.user_ns["nova"] is character
     assert sorted(r.pose for r in character.refs) == ["back", "front", "portrait", "side"]
-    assert routes(keyed).count("create") == 1 and "save" in routes(keyed)
+    assert route_log(keyed).count("create") == 1 and "save" in route_log(keyed)
 
 
 def test_generate_review_then_save_on_rerun(ip: TestingShell, keyed: Sandbox) -> None:
@@ -367,7 +363,7 @@ def test_generate_review_then_save_on_rerun(ip: TestingShell, keyed: Sandbox) ->
     assert "re-run this cell with --save" in cap.outputs[-1].data["text/plain"]
     second = ip.run_cell('%%aurous_character "Lyra" --generate --save\ngender: female').result
     assert second.id == first.id and second.status == "ready"
-    assert routes(keyed).count("create") == 1  # nothing synthesized twice
+    assert route_log(keyed).count("create") == 1  # nothing synthesized twice
 
 
 def test_generate_shows_status_while_synthesizing(ip: TestingShell, keyed: Sandbox) -> None:
@@ -385,9 +381,7 @@ def test_generate_interrupt_then_resume(ip: TestingShell, keyed: Sandbox) -> Non
     keyed.configure(synth_seconds=3600)
 
     def interrupt_after_first_poll() -> None:
-        deadline = time.monotonic() + 10
-        while "get" not in routes(keyed) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: "get" in route_log(keyed), 10, "the first poll")
         signal.pthread_kill(main, signal.SIGINT)
 
     main = threading.main_thread().ident
@@ -400,7 +394,7 @@ def test_generate_interrupt_then_resume(ip: TestingShell, keyed: Sandbox) -> Non
     keyed.advance(3600)  # the sandbox clock: synthesis is over
     result = ip.run_cell('%%aurous_character "Sirius" --generate --save --out sirius\nage: 7')
     assert result.result.id == pending.id and result.result.status == "ready"
-    assert routes(keyed).count("create") == 1
+    assert route_log(keyed).count("create") == 1
 
 
 def test_generate_failure(ip: TestingShell, keyed: Sandbox) -> None:
@@ -416,7 +410,7 @@ def test_generate_dry_run(ip: TestingShell, keyed: Sandbox) -> None:
     with capture_output() as cap:
         ip.run_cell('%%aurous_character "Ghost" --generate --dry-run --save\nage: 3')
     assert "would send 1 create (generate: true; 4 generations)" in cap.stdout
-    assert routes(keyed) == []
+    assert route_log(keyed) == []
 
 
 def test_insufficient_credits(ip: TestingShell, keyed: Sandbox) -> None:

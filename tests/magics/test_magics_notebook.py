@@ -10,7 +10,6 @@ import queue
 import re
 import sqlite3
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
 from aurous_nb.sandbox import Sandbox
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.notebook]
 
@@ -194,15 +194,12 @@ def test_kernel_interrupt_then_resume(kernel: Kernel, aurous_sandbox: Sandbox) -
     kernel.answer(aurous_sandbox.api_key)
     assert kernel.collect(msg_id)[0]["status"] == "ok"
     kernel.run("from aurous_nb import samples; paths = samples.paths()")
-    aurous_sandbox.inject("classify", latency_ms=1500, times=None)
+    # each of the four classify requests spends its rule as it arrives, then is held 1.5 s
+    aurous_sandbox.inject("classify", latency_ms=1500, times=4)
     cell = '%%aurous_character "Vega" --out vega\n{paths}'
 
     msg_id = kernel.send(cell)
-    deadline = time.monotonic() + 20
-    while [r.route for r in aurous_sandbox.requests].count("upload") < 4:
-        assert time.monotonic() < deadline, "the flow never uploaded"
-        time.sleep(0.02)
-    time.sleep(0.1)  # the four classify requests are in flight (1.5 s each)
+    wait_for(lambda: not aurous_sandbox.faults.rules, 20, "the four classify requests")
     kernel.km.interrupt_kernel()  # SIGINT, as the notebook's stop button sends
     reply, _ = kernel.collect(msg_id)
     assert reply["status"] == "error"

@@ -609,3 +609,15 @@ def test_storage_url_is_token_checked(sandbox_api, aurous_sandbox):
     aurous_sandbox.advance(86401)
     r = requests.get(url, timeout=10)
     assert (r.status_code, _error(r)["code"]) == (410, "output_expired")
+
+
+@pytest.mark.parametrize("name", ["   ", "\t\n"])
+def test_blank_name_is_refused_at_create_and_patch(sandbox_api, name):
+    """The client refuses a blank name locally; the sandbox must not be kinder (§14 row 11)."""
+    r = sandbox_api.post(CHARS, json={"name": name, "upload_ids": [sandbox_api.upload()]})
+    assert r.status_code == 400, r.text
+    assert (r.json()["error"]["code"], r.json()["error"]["param"]) == ("invalid_format", "name")
+    char_id = sandbox_api.create()["id"]
+    r = sandbox_api.patch(f"{CHARS}/{char_id}", json={"name": name})
+    assert r.status_code == 400, r.text
+    assert (r.json()["error"]["code"], r.json()["error"]["param"]) == ("invalid_request", "name")

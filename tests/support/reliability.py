@@ -14,29 +14,16 @@ import queue
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from aurous_nb.client import AurousClient, RetryPolicy
-from aurous_nb.client.ratelimit import RateLimiter
-from aurous_nb.sandbox import Sandbox
+from tests.support.sandbox import FAST, make_client, routes  # noqa: F401  (re-exported)
 
 KEY_RE = re.compile(r"al_live_[0-9a-fA-F]{64}")
 """Any full live key; a masked key (14 characters and an ellipsis) never matches."""
-
-FAST = RetryPolicy(
-    base_delay=0.005,
-    max_delay=0.05,
-    conflict_base_delay=0.05,
-    conflict_max_delay=0.4,
-    max_server_delay=0.05,
-    jitter=0.5,
-)
-"""Backoff of the documented shape (doubling, capped, jittered) at a test's time scale."""
 
 #: filename word -> the pose the sandbox classifies it as (sandbox/classify.py)
 POSE_WORDS = {
@@ -47,26 +34,6 @@ POSE_WORDS = {
     "closeup": "portrait",
     "profile": "side",
 }
-
-
-def make_client(
-    sandbox: Sandbox,
-    *,
-    key: str | None = None,
-    policy: RetryPolicy = FAST,
-    max_retries: int = 4,
-    timeout: float = 10.0,
-    rate_limit: bool | RateLimiter = True,
-) -> AurousClient:
-    """A client of ``sandbox`` with test-sized retry delays."""
-    return AurousClient(
-        api_key=key or sandbox.api_key,
-        base_url=sandbox.url,
-        retry_policy=policy,
-        max_retries=max_retries,
-        timeout=timeout,
-        rate_limit=rate_limit,
-    )
 
 
 def jpeg_bytes(
@@ -101,20 +68,6 @@ def write_refs(directory: Path, words: list[str], *, prefix: str = "ref") -> lis
     return paths
 
 
-def routes(sandbox: Sandbox) -> Counter[str]:
-    """Requests per route the sandbox received (API, upload host, storage)."""
-    return Counter(r.route or r.path for r in sandbox.requests)
-
-
-def puts_per_upload(sandbox: Sandbox, *, status: int | None = 200) -> Counter[str]:
-    """``PUT /_upload/<id>`` requests per upload id (only those answered ``status``)."""
-    return Counter(
-        r.path.rsplit("/", 1)[-1]
-        for r in sandbox.requests
-        if r.route == "upload" and (status is None or r.status == status)
-    )
-
-
 def one_line(text: str) -> str:
     """``text`` itself, after checking it is a single non-empty line."""
     assert text and text.strip(), "empty error text"
@@ -129,14 +82,6 @@ def aurous_threads() -> list[str]:
         for t in threading.enumerate()
         if t.name.startswith(("aurous-ref", "aurous-create", "aurous-flow"))
     ]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.01)
 
 
 # ---- a throwaway HTTP server for URL refs ---------------------------------------------------

@@ -29,15 +29,8 @@ from aurous_nb.client import AurousClient
 from aurous_nb.flow import CharacterFlow
 from aurous_nb.magics import AurousMagicError, AurousMagics
 from aurous_nb.sandbox import Sandbox
-from tests.support.reliability import (
-    http_files,
-    jpeg_bytes,
-    make_client,
-    one_line,
-    png_bytes,
-    routes,
-    write_refs,
-)
+from tests.support.reliability import http_files, jpeg_bytes, one_line, png_bytes, write_refs
+from tests.support.sandbox import make_client, routes
 from tests.support.shell import TestingShell, ip_fixture, magics_fixture, use_key  # noqa: F401
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -53,10 +46,9 @@ def check(text: str, needles: tuple[str, ...]) -> str:
 
 
 @pytest.fixture
-def client(aurous_sandbox: Sandbox) -> Iterator[AurousClient]:
-    c = make_client(aurous_sandbox, max_retries=0)
-    yield c
-    c.close()
+def client(strict_client: AurousClient) -> AurousClient:
+    """No retries here: a bad input must fail at once."""
+    return strict_client
 
 
 # ==== 1. bad reference images: through the flow and through the magic ========================
@@ -656,7 +648,7 @@ class Ctx:
 
     def other_client(self) -> AurousClient:
         team = self.sandbox.add_team("Rivals")
-        return make_client(self.sandbox, key=self.sandbox.add_key(team), max_retries=0)
+        return make_client(self.sandbox, api_key=self.sandbox.add_key(team), max_retries=0)
 
 
 @dataclass(frozen=True)
@@ -748,14 +740,14 @@ def _key(make: Callable[[Sandbox], str]) -> Callable[[Ctx], Callable[[], Any]]:
     def setup(ctx: Ctx) -> Callable[[], Any]:
         key = make(ctx.sandbox)
         ctx.last = key[:14] + "…"
-        c = make_client(ctx.sandbox, key=key, max_retries=0)
+        c = make_client(ctx.sandbox, api_key=key, max_retries=0)
         return lambda: c.team()
 
     return setup
 
 
 def _read_only_flow(ctx: Ctx) -> Callable[[], Any]:
-    c = make_client(ctx.sandbox, key=ctx.sandbox.add_key(scope="read"), max_retries=0)
+    c = make_client(ctx.sandbox, api_key=ctx.sandbox.add_key(scope="read"), max_retries=0)
     flow = CharacterFlow(c, "Reader", write_refs(ctx.tmp_path, ["front"]))
     return flow.run_sync
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from aurous_nb.sandbox import Sandbox
-from tests.support.reliability import Kernel, puts_per_upload, write_refs
+from tests.support.reliability import Kernel, write_refs
+from tests.support.sandbox import puts_per_upload
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
@@ -103,11 +105,7 @@ def test_interrupt_stops_promptly_and_rerun_resumes(
     sandbox.inject(held, latency_ms=HOLD_MS, times=count)
 
     msg_id = kernel.send(cell)
-    deadline = time.monotonic() + 20
-    while sandbox.faults.rules:
-        assert time.monotonic() < deadline, f"the flow never sent its {held} requests"
-        time.sleep(0.005)
-    time.sleep(0.05)
+    wait_for(lambda: not sandbox.faults.rules, 20, f"the flow's {held} requests", interval=0.005)
 
     interrupted_at = sandbox.clock.now()
     t0 = time.monotonic()

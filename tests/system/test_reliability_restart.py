@@ -21,7 +21,9 @@ from aurous_nb.client import AurousClient
 from aurous_nb.errors import APIConnectionError, FlowError
 from aurous_nb.flow import CharacterFlow
 from aurous_nb.sandbox import Sandbox
-from tests.support.reliability import FAST, make_client, one_line, puts_per_upload, write_refs
+from tests.support.reliability import one_line, write_refs
+from tests.support.sandbox import FAST, make_client, puts_per_upload
+from tests.support.waiting import wait_for
 
 WORDS = ["front", "side", "back", "portrait"]
 BOUND_S = 10.0  # the longest a caller may wait for a verdict once the server is gone
@@ -53,10 +55,7 @@ def _hold(sandbox: Sandbox, route: str, n: int, ms: float = 1500) -> None:
 
 def _held(sandbox: Sandbox) -> None:
     """Return once every held request has arrived (each spends the rule as it arrives)."""
-    deadline = time.monotonic() + 10
-    while sandbox.faults.rules:
-        assert time.monotonic() < deadline, "the held requests never arrived"
-        time.sleep(0.005)
+    wait_for(lambda: not sandbox.faults.rules, 10, "the held requests to arrive", interval=0.005)
 
 
 def test_a_stopped_sandbox_closes_kept_alive_connections(sandbox: Sandbox) -> None:
@@ -132,7 +131,7 @@ def test_restart_while_create_is_in_flight_makes_one_character(
 ) -> None:
     """The server finishes the create it was given; the client's retry (same key) meets it."""
     policy = dataclasses.replace(FAST, base_delay=0.2, max_delay=1.0)
-    client = make_client(sandbox, policy=policy, max_retries=8, timeout=5)
+    client = make_client(sandbox, retry_policy=policy, max_retries=8, timeout=5)
     flow = CharacterFlow(client, "Lazarus", write_refs(tmp_path, WORDS[:2]))
     _hold(sandbox, "create", 1)
     future = flow.start()

@@ -24,7 +24,8 @@ from aurous_nb.client.ratelimit import RateLimiter
 from aurous_nb.errors import AurousError
 from aurous_nb.flow import CharacterFlow, FlowEvent
 from aurous_nb.sandbox import Sandbox
-from tests.support.reliability import FAST, POSE_WORDS, make_client, write_refs
+from tests.support.reliability import POSE_WORDS, write_refs
+from tests.support.sandbox import make_client
 
 pytestmark = [pytest.mark.slow]
 
@@ -129,7 +130,7 @@ def test_fifty_characters_through_faults_nothing_lost_nothing_doubled(
 
     log = sandbox.requests
     sandbox.clear_faults()
-    checker = make_client(sandbox, policy=FAST)
+    checker = make_client(sandbox)
     clients.append(checker)
     try:
         listed = list(checker.iter_characters(limit=100))

@@ -43,8 +43,10 @@ from aurous_nb.client import AurousClient
 from aurous_nb.flow import CharacterFlow
 from aurous_nb.magics import AurousMagics
 from aurous_nb.sandbox import Sandbox
-from tests.support.reliability import KEY_RE, make_client, write_refs
+from tests.support.reliability import KEY_RE, write_refs
+from tests.support.sandbox import make_client
 from tests.support.shell import TestingShell, ip_fixture, magics_fixture, use_key  # noqa: F401
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 DEMOS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -237,10 +239,7 @@ def comms(monkeypatch: pytest.MonkeyPatch) -> list[RecordingComm]:
 
 
 def _wait(predicate: Any, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    wait_for(predicate, timeout, what)
 
 
 @pytest.mark.slow
@@ -330,12 +329,12 @@ def test_no_key_in_logs_reprs_errors_history_or_upload_requests(
     shown += [client.list_characters(), client.rate_limiter, client.session.headers]
     # failures of every kind, each kept for its text
     bad_calls = [
-        lambda: make_client(sandbox, key="al_live_" + "0" * 64, max_retries=0).team(),
+        lambda: make_client(sandbox, api_key="al_live_" + "0" * 64, max_retries=0).team(),
         lambda: AurousClient(api_key=key[:-1] + "!", base_url=sandbox.url),
         lambda: AurousClient(api_key=key, base_url="ftp://nowhere"),
         lambda: make_client(sandbox, max_retries=0).get_character("char_nope"),
         lambda: CharacterFlow(
-            make_client(sandbox, key=sandbox.add_key(scope="read"), max_retries=0),
+            make_client(sandbox, api_key=sandbox.add_key(scope="read"), max_retries=0),
             "Reader",
             write_refs(tmp_path / "r", ["front"]),
         ).run_sync(),

@@ -30,6 +30,7 @@ from aurous_nb.models import Character
 from aurous_nb.sandbox import Sandbox
 from aurous_nb.widgets import CharacterUploader, SynthesisReview
 from aurous_nb.widgets._common import error_html
+from tests.support.waiting import wait_for
 
 STATIC = Path(__file__).resolve().parents[2] / "aurous_nb" / "widgets" / "static"
 XSS = "<img src=x onerror=alert(1)>.png"
@@ -67,10 +68,9 @@ def comms(monkeypatch: pytest.MonkeyPatch) -> list[RecordingComm]:
 
 
 @pytest.fixture
-def client(aurous_sandbox: Sandbox) -> Iterator[AurousClient]:
-    c = AurousClient(api_key=aurous_sandbox.api_key, base_url=aurous_sandbox.url, max_retries=0)
-    yield c
-    c.close()
+def client(strict_client: AurousClient) -> AurousClient:
+    """No retries here: an injected fault shows on its card at once."""
+    return strict_client
 
 
 @pytest.fixture
@@ -78,26 +78,6 @@ def uploader(client: AurousClient, comms: list[RecordingComm]) -> Iterator[Chara
     u = CharacterUploader(client=client, name="Mira")
     yield u
     u.close()
-
-
-def wait_for(
-    predicate: Callable[[], Any],
-    timeout: float = 15.0,
-    what: str = "",
-    show: Callable[[], Any] | None = None,
-) -> Any:
-    """Poll ``predicate`` until it is truthy; on timeout say what was seen (``show()``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            seen = f"; saw {show()}" if show is not None else ""
-            raise AssertionError(
-                f"timed out after {timeout:g} s waiting for {what or predicate}{seen}"
-            )
-        time.sleep(0.01)
 
 
 def states(u: CharacterUploader) -> str:

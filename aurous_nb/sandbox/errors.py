@@ -27,7 +27,7 @@ def error_type(status: int) -> str:
     return "invalid_request"
 
 
-class ApiError(Exception):
+class SandboxError(Exception):
     """A non-2xx answer. Handlers raise it; the app turns it into the envelope.
 
     Args:
@@ -72,11 +72,11 @@ class ApiError(Exception):
         return {"error": err}
 
 
-def bad(code: str, message: str, param: str | None = None) -> ApiError:
+def bad(code: str, message: str, param: str | None = None) -> SandboxError:
     """A 400 ``invalid_request`` error (``param`` always present)."""
-    return ApiError(400, code, message, param)
+    return SandboxError(400, code, message, param)
 
 
-def not_found(what: str, ident: object, param: str | None = _UNSET) -> ApiError:
+def not_found(what: str, ident: object, param: str | None = _UNSET) -> SandboxError:
     """A 404 ``resource_not_found`` (unknown, soft-deleted or another team's id)."""
-    return ApiError(404, "resource_not_found", f"No such {what}: {ident!r}.", param)
+    return SandboxError(404, "resource_not_found", f"No such {what}: {ident!r}.", param)
