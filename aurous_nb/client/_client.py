@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import requests
@@ -44,9 +44,6 @@ from ._config import (
 )
 from ._transport import RetryPolicy, Transport
 from .ratelimit import RateLimiter
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..flow import CharacterFlow
 
 __all__ = ["AurousClient", "RetryPolicy", "mask_key", "DEFAULT_BASE_URL", "DEFAULT_VERSION"]
 
