@@ -6,7 +6,6 @@ client (the only place the API key lives) and the sandbox it started, nothing gl
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -22,6 +21,7 @@ from ._key import (
     DEFAULT_ENV,
     HOW_TO_SET,
     Secret,
+    ambient_key,
     describe_check_failure,
     read_key,
 )
@@ -125,6 +125,11 @@ class AurousMagics(Magics):
         metavar="S",
         help="with --sandbox: seconds a synthesis takes (sandbox default 3)",
     )
+    @argument(
+        "--prompt",
+        action="store_true",
+        help=f"ask for the key even if ${DEFAULT_ENV} or a Colab secret holds one",
+    )
     @argument("--status", action="store_true", help="show the key (masked), host, team, credits")
     @argument("--clear", action="store_true", help="forget the key and stop our sandbox")
     @line_magic
@@ -136,7 +141,8 @@ class AurousMagics(Magics):
 
         Examples::
 
-            %aurous_key                   # prompt, nothing saved in the notebook
+            %aurous_key                   # $AUROUS_API_KEY, a Colab secret, else a prompt
+            %aurous_key --prompt          # a hidden prompt; nothing is saved in the notebook
             %aurous_key $MY_KEY           # a variable (history keeps "$MY_KEY")
             %aurous_key --env             # $AUROUS_API_KEY
             %aurous_key --sandbox         # local sandbox, no key needed
@@ -149,6 +155,7 @@ class AurousMagics(Magics):
             for name, given in (
                 ("KEY", args.key is not None),
                 ("--env", args.env is not None),
+                ("--prompt", args.prompt),
                 ("--sandbox", args.sandbox),
                 ("--status", args.status),
                 ("--clear", args.clear),
@@ -170,7 +177,7 @@ class AurousMagics(Magics):
         elif args.sandbox:
             self._start_sandbox(latency_ms=args.latency_ms, synth_seconds=args.synth_seconds)
         else:
-            secret, source = read_key(self.shell, args.key, args.env)
+            secret, source = read_key(self.shell, args.key, args.env, prompt=args.prompt)
             self._use_key(secret, source, base_url=args.base_url)
 
     def _new_client(self, secret: Secret, base_url: str | None) -> AurousClient:
@@ -256,19 +263,19 @@ class AurousMagics(Magics):
         print("; ".join(done) if done else "no key was set")
 
     def require_client(self) -> AurousClient:
-        """The session's client; builds one from ``$AUROUS_API_KEY`` on first use.
+        """The session's client; on first use, built from ``$AUROUS_API_KEY`` or Colab's secret.
 
         Raises:
             AurousMagicError: no key set and none in the environment.
         """
         if self.client is None:
-            value = os.environ.get(DEFAULT_ENV)
-            if not value:
+            found = ambient_key()
+            if found is None:
                 raise AurousMagicError(
                     f"no API key — run %aurous_key first ({HOW_TO_SET})",
                     title="ConfigurationError",
                 )
-            self._use_key(Secret(value.strip()), f"${DEFAULT_ENV}", quiet=True)
+            self._use_key(*found, quiet=True)
         assert self.client is not None
         return self.client
 

@@ -82,6 +82,9 @@ def test_notebook_end_to_end(
     assert kinds == ["display_data", "execute_result"]  # one live display, updated in place
     assert "in the character" in flow.outputs[0].data["text/plain"]
     assert "Aurora the Adventurer" in flow.outputs[1].data["text/html"]
+    # the character's card is shown once: as the cell's result, not also in the live output
+    cards = [o.data.get("text/html", "").count('class="aurous-character"') for o in flow.outputs]
+    assert cards == [0, 1]
     assert cells['assert aurora.status == "ready"'].outputs[0].data["text/plain"] == (
         "['front', 'side', 'back', 'portrait']"
     )
