@@ -131,12 +131,39 @@ def demo(latency_ms: float = 0.0, name: str = "Demo character", out: TextIO | No
     spent = ", ".join(f"{counts[route]} {label}" for route, label in _ROUTES)
     print(f"  timing   {total:.2f} s for {len(flow.refs)} refs in parallel ({timeline})", file=out)
     print(f"  requests {sum(counts.values())}: {spent}", file=out)
-    print(
-        "\nNext: `jupyter lab notebooks/` for the demos, or in a notebook:\n"
-        '  %load_ext aurous_nb\n  %aurous_key --sandbox\n  %aurous_character "Name"',
-        file=out,
-    )
+    print(_next_steps(), file=out)
     return 0
+
+
+def _next_steps() -> str:
+    """What to try after the demo, with what an installed package has (no repository)."""
+    lines = [
+        "",
+        "Next, in JupyterLab or Jupyter Notebook (pip install jupyterlab):",
+        "  %load_ext aurous_nb",
+        "  %aurous_key --sandbox            # or %aurous_key with your team's key",
+        '  %aurous_character "Name"         # the upload widget: drop 1-6 photos',
+        "From Python: help(aurous_nb.AurousClient); a sandbox of your own: aurous-sandbox",
+    ]
+    home = _homepage()
+    if home:
+        lines.append(f"Demo notebooks and docs: {home}")
+    return "\n".join(lines)
+
+
+def _homepage() -> str | None:
+    """The project's homepage from the installed metadata (pyproject's [project.urls])."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = metadata("aurous_nb").get_all("Project-URL") or []
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "homepage":
+            return url.strip()
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

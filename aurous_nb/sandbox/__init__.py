@@ -28,8 +28,29 @@ settled it as follows (each is pinned by a test in ``tests/test_sandbox_*.py``):
 
 from __future__ import annotations
 
-from .clock import SandboxClock
-from .reqlog import RecordedRequest
-from .server import Sandbox
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["RecordedRequest", "Sandbox", "SandboxClock"]
+
+# Loaded on first use, so that pytest loading the plugin (aurous_nb.sandbox.pytest_plugin) in
+# a project that never asks for the fixture costs nothing.
+_LAZY = {"RecordedRequest": ".reqlog", "Sandbox": ".server", "SandboxClock": ".clock"}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .clock import SandboxClock
+    from .reqlog import RecordedRequest
+    from .server import Sandbox
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aurous_nb.sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
