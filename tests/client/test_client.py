@@ -143,6 +143,9 @@ def test_team_and_balance(client: AurousClient, sandbox: Sandbox) -> None:
     balance = client.balance()
     assert isinstance(balance, Balance)
     assert balance.credits == pytest.approx(sandbox.credits())
+    assert balance.billing_mode == "metered"
+    sandbox.configure(billing_mode="exempt")
+    assert client.balance().billing_mode == "exempt"
 
 
 def test_init_put_classify_create(client: AurousClient, sandbox: Sandbox) -> None:
@@ -296,6 +299,50 @@ def test_synthesize_wait_save_resynthesize_regenerate(
     assert ready.status == "ready"
     pending = client.synthesize_character("Di", {"age": 30}, wait=False)
     assert pending.status in ("synthesizing", "ready")
+
+
+def test_upload_flow_characters_are_resynthesized_from_their_attributes(
+    client: AurousClient, sandbox: Sandbox
+) -> None:
+    ids = [upload_id(client, "front.png"), upload_id(client, "side.png")]
+    with_attributes = client.create_character("Up", upload_ids=ids, attributes={"age": 30})
+    again = client.resynthesize_character(with_attributes.id)
+    assert again.status == "synthesizing"
+    done = client.wait_for_character(with_attributes.id)
+    assert done.status == "reviewing" and done.poses == ("portrait", "front", "side", "back")
+    client.save_character(done.id)
+    client.regenerate_ref(done.id, "front")
+    assert client.wait_for_character(done.id).poses == ("portrait", "front", "side", "back")
+
+    bare = client.create_character("Bare", upload_ids=[upload_id(client)])
+    credits = sandbox.credits()
+    for call in (
+        lambda: client.resynthesize_character(bare.id),
+        lambda: client.regenerate_ref(bare.id, "front"),
+    ):
+        with pytest.raises(E.BadRequestError) as info:
+            call()
+        assert (info.value.code, info.value.param) == ("invalid_request_error", "attributes")
+        assert f"{bare.id} has no attributes to" in str(info.value)
+    assert sandbox.credits() == credits
+    client.update_character(bare.id, attributes={"hair_color": "red"})  # the fix it names
+    assert client.resynthesize_character(bare.id).status == "synthesizing"
+
+
+def test_a_key_reused_on_another_route_is_a_conflict_and_charged_once(
+    sandbox: Sandbox,
+) -> None:
+    with make_client(sandbox, max_retries=1) as c:
+        char = c.synthesize_character("Once", {"age": 30})
+        credits = sandbox.credits()
+        c.resynthesize_character(char.id, idempotency_key="one-call")
+        c.wait_for_character(char.id)
+        with pytest.raises(E.ConflictError) as info:
+            c.regenerate_ref(char.id, "front", idempotency_key="one-call")
+    assert info.value.code == "idempotency_key_in_use"
+    assert f"already used for POST /v1/characters/{char.id}/resynthesize" in str(info.value)
+    assert sandbox.credits() == credits - 4  # the regenerate was never processed
+    assert {r.status for r in requests_to(sandbox, "regenerate")} == {409}
 
 
 def test_wait_for_character_polls_with_backoff(client: AurousClient, sandbox: Sandbox) -> None:

@@ -21,9 +21,13 @@ import pytest
 from aurous_nb import errors as E
 from aurous_nb.client import AurousClient, RetryPolicy
 from aurous_nb.display import character_text
-from aurous_nb.models import UploadTicket
+from aurous_nb.magics import AurousMagics
+from aurous_nb.models import Character, UploadTicket
+from aurous_nb.widgets import SynthesisReview
 from tests.support.hostile import REQUEST_ID, HostileServer, Reply
 from tests.support.sandbox import FAST
+from tests.support.shell import TestingShell, ip_fixture, magics_fixture  # noqa: F401
+from tests.support.waiting import wait_for
 
 KEY = "al_live_" + "5e" * 32
 CHARACTER = {
@@ -113,6 +117,16 @@ def server() -> Iterator[HostileServer]:
     @s.route("no-status")
     def _(reply: Reply, hit: int) -> None:
         reply.json(200, with_(CHARACTER, status=...))
+
+    @s.route("generate")
+    def _(reply: Reply, hit: int) -> None:
+        path = reply.seen.path
+        if path.endswith("/team"):
+            reply.json(200, TEAM)
+        elif reply.seen.method == "POST":  # a synthesis answered with a status never documented
+            reply.json(201, with_(CHARACTER, status="queued", refs=[]))
+        else:
+            reply.json(200, with_(CHARACTER, status="reviewing"))
 
     @s.route("bad-gateway")
     def _(reply: Reply, hit: int) -> None:
@@ -312,6 +326,25 @@ def test_null_missing_and_unknown_statuses_are_kept_and_waited_through(
     with client_for(server, "no-status") as c:
         timeout = raises(E.WaitTimeoutError, lambda: c.wait_for_character("char_1", timeout=0))
     assert "has no status yet" in str(timeout)
+
+
+def test_the_magic_and_the_review_widget_wait_through_an_unknown_status(
+    server: HostileServer, ip: TestingShell, magics: AurousMagics
+) -> None:
+    ip.user_ns["HOSTILE_KEY"] = KEY
+    ip.run_cell(f"%aurous_key $HOSTILE_KEY --base-url {server.url}/generate")
+    made = ip.run_cell('%%aurous_character "Nova" --generate\nage: 30').result
+    assert made.status == "reviewing"  # not handed back as "queued"
+    assert [r.method for r in server.seen("generate")][-2:] == ["POST", "GET"]
+
+    queued = with_(CHARACTER, status="queued")
+    with client_for(server, "generate") as c:
+        review = SynthesisReview(Character.from_dict(queued), client=c, poll=0.01, thumbnails=False)
+        try:
+            wait_for(lambda: review.character.status == "reviewing", what="the review polling")
+            wait_for(lambda: not review.save_button.disabled, what="Save enabled")
+        finally:
+            review.close()
 
 
 # -- bodies that are not the JSON object expected -------------------------------------------
