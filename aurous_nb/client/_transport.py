@@ -195,6 +195,10 @@ class _ProgressBody:
         sent = 0
         view = memoryview(self._source) if isinstance(self._source, bytes) else None
         began = time.monotonic()
+        if isinstance(self._source, bytes) and self._on_progress is None:
+            yield self._source  # nobody watches the progress: one piece, one sendall
+            self.sending = time.monotonic() - began
+            return
         while sent < self._size:
             n = min(self.CHUNK, self._size - sent)
             chunk = bytes(view[sent : sent + n]) if view is not None else self._read(n)
