@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._character import character_html, character_text
 from ._flow import coverage_hints, flow_html, flow_text
 from ._style import ERROR, FONT, MUTED, WARN, badge, escape, state_color
-from ._words import EXPIRY_PHRASES, STATE_LABELS, expiry_text, state_label
+from ._words import EXPIRY_PHRASES, STATE_LABELS, expiry_text, state_label, status_word
 
 __all__ = [
     "ERROR",
@@ -28,4 +28,5 @@ __all__ = [
     "flow_text",
     "state_color",
     "state_label",
+    "status_word",
 ]

@@ -304,7 +304,7 @@ class _CharacterRun:
 
         self.store(character)
         view.show()
-        if character.status == "synthesizing":
+        if not character.settled:  # synthesizing, or a status this client does not know
             character = client.wait_for_character(
                 character.id, timeout=self.magics.synth_timeout, sleep=sleep
             )

@@ -55,7 +55,15 @@ class AurousMagics(Magics):
         help="Aurous-Version sent with every request (None: the account default). "
         "Applies to the next %aurous_key.",
     ).tag(config=True)
-    timeout = Float(30.0, help="Seconds per HTTP request.").tag(config=True)
+    timeout = Float(30.0, help="Seconds to connect, and for each read, of an HTTP request.").tag(
+        config=True
+    )
+    deadline = Float(
+        None,
+        allow_none=True,
+        help="Seconds one call may take in all, retries included (None: 4 x timeout). "
+        "Applies to the next %aurous_key.",
+    ).tag(config=True)
     max_retries = Int(4, help="Retries of a failed request (429, 5xx, dropped).").tag(config=True)
     thumbnail_size = Int(
         0,
@@ -188,6 +196,7 @@ class AurousMagics(Magics):
             base_url=base_url or self.base_url or None,
             version=self.version or None,
             timeout=self.timeout,
+            deadline=self.deadline,
             max_retries=self.max_retries,
         )
 

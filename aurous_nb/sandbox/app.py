@@ -228,8 +228,10 @@ class SandboxApp:
         scope = None
         idem_key = next((request.headers[h] for h in KEY_HEADERS if h in request.headers), None)
         if idem_key is not None and request.method == "POST":
-            scope = (key.team_id, f"{request.method} {request.path}", validate_key(idem_key))
-            cached = state.idempotency.claim(scope, fingerprint(call.raw), state.now())
+            scope = (key.team_id, validate_key(idem_key))
+            cached = state.idempotency.claim(
+                scope, f"{request.method} {request.path}", fingerprint(call.raw), state.now()
+            )
             if cached is not None:
                 _sleep(latency)
                 call.slept = True

@@ -67,7 +67,7 @@ def test_load_unload_reload(ip: TestingShell, magics: AurousMagics) -> None:
 def test_config_options(ip: TestingShell, magics: AurousMagics, aurous_sandbox: Sandbox) -> None:
     with capture_output() as cap:
         ip.run_cell("%config AurousMagics")
-    for name in ("base_url", "version", "timeout", "max_retries", "thumbnail_size"):
+    for name in ("base_url", "version", "timeout", "deadline", "max_retries", "thumbnail_size"):
         assert f"AurousMagics.{name}" in cap.stdout
     ip.run_cell(f"%config AurousMagics.base_url = {aurous_sandbox.url!r}")
     ip.run_cell("%config AurousMagics.timeout = 7.5")
@@ -77,6 +77,10 @@ def test_config_options(ip: TestingShell, magics: AurousMagics, aurous_sandbox: 
     client = current_client(ip)
     assert client is magics.client and client is not None
     assert (client.base_url, client.timeout, client.max_retries) == (aurous_sandbox.url, 7.5, 1)
+    assert client.deadline == 30.0  # 4 x the timeout unless set
+    ip.run_cell("%config AurousMagics.deadline = 12.0")
+    ip.run_cell(f"%aurous_key ${KEY_VAR}")
+    assert current_client(ip).deadline == 12.0  # type: ignore[union-attr]
 
 
 def test_config_version_is_sent_and_checked(
