@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TextIO
 
+from ._text import one_line, plural
 from ._version import __version__
 from .flow import CharacterFlow, FlowEvent
 
@@ -166,6 +167,31 @@ def _homepage() -> str | None:
     return None
 
 
+def journal(*, clear: bool = False, out: TextIO | None = None) -> int:
+    """``python -m aurous_nb journal [--clear]``; returns the exit code."""
+    from .flow import ENV_JOURNAL, Journal
+
+    out = out or sys.stdout
+    book = Journal.default()
+    if book.path is None:
+        print(f"the journal is switched off (${ENV_JOURNAL}=off)", file=out)
+        return 0
+    if clear:
+        print(f"{book.path}: {plural(book.clear(), 'entry', 'entries')} deleted", file=out)
+        return 0 if book.warning is None else 1
+    rows = book.summary()
+    print(f"{book.path}: {plural(book.live_tickets(), 'live ticket')}", file=out)
+    for host, name, created, refs, character in rows:
+        made = character or "not known to have finished"
+        print(
+            f"  {created}  {one_line(name)!r} ({plural(refs, 'ref')}) at {host}: {made}", file=out
+        )
+    if book.warning:
+        print(book.warning, file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m aurous_nb``."""
     parser = argparse.ArgumentParser(
@@ -184,7 +210,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--latency-ms", type=float, default=0.0, help="extra latency per sandbox request"
     )
     demo_parser.add_argument("--name", default="Demo character", help="the character's name")
+    journal_parser = commands.add_parser(
+        "journal",
+        help="list (or --clear) what earlier runs uploaded and created",
+        description="The journal lets a re-run after a kernel restart reuse finished uploads "
+        "and the create's Idempotency-Key instead of uploading again or making a second "
+        "character. It holds no API key and no signed upload URL.",
+    )
+    journal_parser.add_argument("--clear", action="store_true", help="delete every entry")
     args = parser.parse_args(argv)
+    if args.command == "journal":
+        return journal(clear=args.clear)
     if args.command != "demo":
         parser.print_help(sys.stderr)
         return 2
