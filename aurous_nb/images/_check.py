@@ -1,5 +1,17 @@
-"""The local check of one reference image: read it, sniff and decode it, check its size and
-pixels, make its thumbnail, downscale it if asked. Runs before a request is spent.
+"""The local check of one reference image, and what it decides about the bytes to upload.
+
+Before any request (cheap, from the header): the type from the magic bytes, the size, the
+dimensions (seen upright: EXIF orientation applied), the bomb guard, and whether the file is
+whole (JPEG EOI, PNG IEND, RIFF size; a JPEG without its EOI gets a full decode here). Then:
+
+* nothing needs changing: the **original bytes** go up; only the GPS position is removed from
+  the metadata by default, in place, without re-encoding (Orientation and every other tag stay);
+* over 10 MiB or 4096 px (with ``downscale``), or HEIC/AVIF: the pixels are decoded, turned
+  upright and re-encoded with their colour profile, the EXIF kept with Orientation 1 (GPS
+  removed unless ``keep_metadata``), within 10 MiB and 4096 px.
+
+The thumbnail is made on first use, from a reduced-scale decode of the whole file, which is
+also the deep check of the pixel data; the flow makes it while the upload is in flight.
 """
 
 from __future__ import annotations
@@ -7,35 +19,71 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from .._text import format_size
 from ..errors import ImageCheckError
-from ..limits import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
-from ._decode import decoded
+from ..limits import MAX_IMAGE_SIDE
+from ._decode import bytes_opener, decoded
 from ._decode import fail as _fail
-from ._downscale import needs_downscale, shrink
-from ._read import open_regular, read_source, too_big
-from ._sniff import _AGREEING_EXT, _KINDS, kind_problem, sniff
-from ._thumbs import data_uri, thumbnail
+from ._downscale import needs_downscale, reencode
+from ._header import Header, read_header
+from ._metadata import exif_bytes, has_location, strip_location
+from ._names import upload_filename
+from ._read import Loaded, open_regular, read_source
+from ._sniff import _AGREEING_EXT, _KINDS, CONVERTED
+from ._thumbs import data_uri, thumb_size, thumbnail
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+__all__ = ["MIN_USEFUL_SIDE", "CheckedImage", "FixStyle", "check_image"]
+
+MIN_USEFUL_SIDE = 64
+"""Pixels on the short side under which an image gets a warning: too small to show a face."""
+_PRINT = 64 * 1024
+"""Bytes from each end of a file that its fingerprint hashes (see ``same_bytes``)."""
+
+FixStyle = Literal["python", "magic"]
+"""How fixes name an option: ``downscale=True`` for Python callers, ``--downscale`` in a cell."""
+_OPTION: dict[str, dict[str, str]] = {
+    "python": {"downscale": "pass downscale=True"},
+    "magic": {"downscale": "add --downscale"},
+}
 
 
-@dataclass(frozen=True)
+def _stored_how(orientation: int) -> str:
+    """How a file stores a picture whose EXIF says ``orientation`` ("" when upright)."""
+    if orientation in (3, 5, 6, 7, 8):
+        return "stored rotated"
+    if orientation in (2, 4):
+        return "stored mirrored"
+    return ""
+
+
+def _how(orientation: int) -> str:
+    how = _stored_how(orientation)
+    return f" ({how})" if how else ""
+
+
+def _size_text(width: int, height: int, orientation: int) -> str:
+    how = _stored_how(orientation)
+    return f"{width}×{height}, {how}" if how else f"{width}×{height}"
+
+
+@dataclass(eq=False)
 class CheckedImage:
-    """A reference image that passed every local check, ready to upload.
+    """A reference image that passed the local checks, and the bytes that will be uploaded.
 
-    For a path source the bytes are not kept: :meth:`open` re-reads the file (and
-    refuses it if its size changed since the check). Other sources keep their bytes.
+    A path source keeps only its header in memory: :meth:`open` streams the file (after the
+    header, possibly trimmed of its location) and refuses it if it changed since the check.
+    Other sources, and re-encoded images, keep their bytes. Treat it as read-only.
     """
 
     name: str
-    """Display filename, e.g. ``"front.png"``."""
+    """Display filename, e.g. ``"front.png"`` (valid UTF-8)."""
     kind: str
-    """``"jpeg"``, ``"png"`` or ``"webp"`` — sniffed from the magic bytes."""
+    """``"jpeg"``, ``"png"`` or ``"webp"``: the type of the bytes uploaded."""
     extension: str
     """Extension for the upload ticket: ``"jpg"``, ``"png"`` or ``"webp"``."""
     mime: str
@@ -43,24 +91,101 @@ class CheckedImage:
     size: int
     """Number of bytes that will be uploaded."""
     width: int
+    """Width in px as the picture is meant to be seen (EXIF orientation applied)."""
     height: int
-    thumbnail: bytes = field(repr=False)
-    """JPEG (opaque) or PNG (with transparency), at most 256 px per side."""
+    """Height in px as the picture is meant to be seen."""
     notice: str | None = None
-    """What was changed or noticed, e.g. ``"downscaled from 6000×4000 to 4096×2731"``."""
+    """What was changed or noticed, e.g. ``"location removed"``, ``"converted from HEIC"``."""
     path: str | None = field(default=None, repr=False)
-    """The file the bytes are re-read from at upload time (path sources only)."""
-    digest: str = field(default="", repr=False)
-    """SHA-256 (hex) of the bytes as given, before any downscale: finds the same image twice."""
-    _data: bytes | None = field(default=None, repr=False, compare=False)
+    """The file whose bytes are uploaded (path sources that need no re-encode), else None."""
+    orientation: int = 1
+    """The EXIF Orientation of the uploaded bytes (1 after a re-encode)."""
+    source_kind: str = ""
+    """The kind of the original bytes (``"heic"`` when converted from HEIC)."""
+    location_removed: bool = False
+    """The original carried a GPS position that is not uploaded."""
+    location_kept: bool = False
+    """The uploaded bytes carry a GPS position (``keep_metadata``)."""
+    frames: int = 1
+    """Frames of an animation; the first is what a still-image decoder (and the API) sees."""
+    _data: bytes | None = field(default=None, repr=False)
+    _prefix: bytes = field(default=b"", repr=False)  # the upload's first bytes (header)
+    _skip: int = field(default=0, repr=False)  # file bytes the prefix stands for
+    _file_size: int = field(default=0, repr=False)
+    _mtime_ns: int = field(default=0, repr=False)
+    _fingerprint: str = field(default="", repr=False)
+    _stored: tuple[int, int] = field(default=(0, 0), repr=False)  # the original's stored size
+    _icc: bytes | None = field(default=None, repr=False)
+    _source_data: bytes | None = field(default=None, repr=False)  # original bytes, not a file
+    _source_path: str | None = field(default=None, repr=False)
+    _thumb: bytes | None = field(default=None, repr=False)
+    _thumb_error: ImageCheckError | None = field(default=None, repr=False)
+    _digest: str = field(default="", repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # ---- names and sizes -----------------------------------------------------------------
 
     @property
     def upload_filename(self) -> str:
-        """``name`` with an extension that agrees with the sniffed type."""
-        stem, dot, ext = self.name.rpartition(".")
-        if dot and _AGREEING_EXT.get(ext.lower()) == self.kind:
-            return self.name
-        return f"{stem if dot else self.name}.{self.extension}"
+        """The init ``filename``: the name with an extension that agrees with the bytes,
+        every dot of the stem kept, at most 120 characters (pose word kept), valid UTF-8."""
+        return upload_filename(self.name, self.kind, self.extension)
+
+    @property
+    def size_text(self) -> str:
+        """``"3024×4032, stored rotated"``: the upright size, and how the file stores it."""
+        return _size_text(self.width, self.height, self.orientation)
+
+    # ---- thumbnail and the deep check ----------------------------------------------------
+
+    @property
+    def thumbnail(self) -> bytes:
+        """JPEG (PNG with transparency) of at most 256 px, upright; made on first use.
+
+        Raises:
+            ImageCheckError: the pixel data does not decode (damaged inside).
+        """
+        return self.make_thumbnail()
+
+    @property
+    def thumbnail_ready(self) -> bool:
+        """Whether the thumbnail is made (reading it then costs nothing)."""
+        return self._thumb is not None
+
+    def thumbnail_if_ready(self) -> bytes | None:
+        """The thumbnail if it is made, else None (never decodes; for live displays)."""
+        return self._thumb
+
+    def make_thumbnail(self, *, full: bool = False) -> bytes:
+        """Decode the original at a reduced scale and make the thumbnail (once).
+
+        This is the deep check of the pixel data: a file damaged inside its entropy-coded
+        data, which its header cannot show, fails here.
+
+        Args:
+            full: decode at full scale (a JPEG missing its EOI: at a reduced scale libjpeg
+                may finish without noticing).
+
+        Raises:
+            ImageCheckError: the pixel data does not decode.
+        """
+        with self._lock:
+            if self._thumb is None and self._thumb_error is None:
+                w, h = self._stored
+                draft = None if full else thumb_size(w, h)
+                try:
+                    with decoded(
+                        self.name, self.source_kind, self._source_opener(), draft=draft
+                    ) as im:
+                        self._thumb = thumbnail(
+                            im, w, h, orientation=self.orientation, icc=self._icc
+                        )
+                except ImageCheckError as exc:
+                    self._thumb_error = exc
+            if self._thumb_error is not None:
+                raise self._thumb_error
+            assert self._thumb is not None
+            return self._thumb
 
     @property
     def thumbnail_mime(self) -> str:
@@ -68,14 +193,48 @@ class CheckedImage:
         return "image/png" if self.thumbnail.startswith(b"\x89PNG") else "image/jpeg"
 
     def thumbnail_data_uri(self) -> str:
-        """The thumbnail as a ``data:`` URI for an ``<img src>``."""
+        """The thumbnail as a ``data:`` URI for an ``<img src>`` (made on first use)."""
         return data_uri(self.thumbnail)
 
+    # ---- identity ------------------------------------------------------------------------
+
+    def same_bytes(self, other: CheckedImage) -> bool:
+        """Whether both came from identical bytes.
+
+        The cheap fingerprint (size and the first and last 64 KiB, hashed while the check
+        reads them) decides when it differs; when it matches, the full SHA-256 of both is
+        compared, so two files that differ only in the middle are told apart too.
+        """
+        if self._fingerprint != other._fingerprint:
+            return False
+        return self.digest == other.digest
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the original bytes (before any change); computed on first use."""
+        if not self._digest:
+            sha = hashlib.sha256()
+            with self._source_opener()() as fh:
+                while chunk := fh.read(1 << 20):
+                    sha.update(chunk)
+            self._digest = sha.hexdigest()
+        return self._digest
+
+    # ---- the bytes -----------------------------------------------------------------------
+
+    def _source_opener(self) -> Callable[[], BinaryIO]:
+        """Opens the original bytes: the bytes given, or the file."""
+        if self._source_data is not None:
+            return bytes_opener(self._source_data)
+        path = self._source_path
+        assert path is not None
+        return lambda: open_regular(path)
+
     def open(self) -> BinaryIO:
-        """Return a fresh binary stream of the bytes to upload.
+        """Return a fresh binary stream of the bytes to upload (seekable, ``size`` long).
 
         Raises:
-            ImageCheckError: the file behind a path source changed size or vanished.
+            ImageCheckError: the file behind a path source changed or vanished.
         """
         if self._data is not None:
             return io.BytesIO(self._data)
@@ -90,82 +249,242 @@ class CheckedImage:
                 value=self.path,
                 fix="restore the file and run again",
             ) from exc
-        now = os.fstat(fh.fileno()).st_size
-        if now != self.size:
+        info = os.fstat(fh.fileno())
+        if info.st_size != self._file_size or info.st_mtime_ns != self._mtime_ns:
             fh.close()
             raise ImageCheckError(
-                f"{self.name}: the file changed since it was checked ({self.size} bytes, "
-                f"now {now}) — run again to re-check it",
+                f"{self.name}: the file changed since it was checked ({self._file_size} bytes, "
+                f"now {info.st_size}) — run again to re-check it",
                 source=self.name,
-                value=now,
+                value=info.st_size,
                 fix="run again to re-check it",
             )
-        return fh
+        return io.BufferedReader(_Spliced(self._prefix, fh, self._skip, self.size), 1 << 16)
+
+
+class _Spliced(io.RawIOBase):
+    """``prefix`` followed by a file from offset ``skip``: the header read at check time (maybe
+    trimmed of its location), then the rest of the file, read while it is sent."""
+
+    def __init__(self, prefix: bytes, fh: BinaryIO, skip: int, size: int) -> None:
+        self._prefix = prefix
+        self._fh = fh
+        self._skip = skip
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        if self._pos < len(self._prefix):
+            piece = self._prefix[self._pos : self._pos + want]
+        else:
+            self._fh.seek(self._skip + self._pos - len(self._prefix))
+            piece = self._fh.read(want)
+        buffer[: len(piece)] = piece
+        self._pos += len(piece)
+        return len(piece)
+
+    def fileno(self) -> int:
+        raise OSError("a spliced upload stream has no single file descriptor")
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _fingerprint(loaded: Loaded) -> str:
+    sha = hashlib.sha256(str(loaded.size).encode())
+    sha.update(loaded.head[:_PRINT])
+    if loaded.whole:
+        sha.update(loaded.head[-_PRINT:])
+    elif loaded.path is not None:
+        with open_regular(loaded.path) as fh:
+            sha.update(os.pread(fh.fileno(), _PRINT, max(0, loaded.size - _PRINT)))
+    return sha.hexdigest()
 
 
 def check_image(
-    source: object, *, name: str | None = None, downscale: bool = False
+    source: object,
+    *,
+    name: str | None = None,
+    downscale: bool = False,
+    keep_metadata: bool = False,
+    fix_style: FixStyle = "python",
 ) -> CheckedImage:
-    """Run every local check on one reference image.
+    """Run the local checks on one reference image and decide the bytes to upload.
 
     Args:
         source: a path (``str``/``os.PathLike``, ``~`` expanded), ``bytes``, a binary file
-            object (read from its current position) or a ``PIL.Image.Image`` (encoded as PNG).
+            object (read from its current position) or a ``PIL.Image.Image`` (its file's
+            bytes when it was opened from one and not changed, else its pixels as PNG).
         name: display filename; defaults to the path's basename or ``"image"``.
         downscale: shrink and re-encode an image over 4096 px or 10 MiB instead of refusing
             it; :attr:`CheckedImage.notice` says what changed.
+        keep_metadata: upload the GPS position too (by default it is removed).
+        fix_style: how a refusal names the downscale option (``downscale=True`` or
+            ``--downscale``).
 
     Returns:
-        The checked image. For a path source the bytes are not kept in memory.
+        The checked image. For a path source only the header stays in memory.
 
     Raises:
         ImageCheckError: one line naming the file, the value and the fix.
     """
-    shown, path, data = read_source(source, name, downscale)
-    kind = sniff(data)
-    if kind not in _KINDS:
-        problem, fix = kind_problem(kind, data)
-        raise _fail(shown, problem, fix, kind or ("empty" if not data else None))
-    assert kind is not None
-    if len(data) > MAX_IMAGE_BYTES and not downscale:
-        raise too_big(shown, len(data))
-    digest = hashlib.sha256(data).hexdigest()
-    with decoded(shown, data, kind, downscale=downscale) as (image, w, h):
-        notices: list[str] = []
-        ext = shown.rpartition(".")[2].lower() if "." in shown else ""
-        if ext and ext in _AGREEING_EXT and _AGREEING_EXT[ext] != kind:
-            notices.append(f"really a {kind.upper()}, uploaded as {_KINDS[kind][1]}")
-        if max(w, h) > MAX_IMAGE_SIDE and not downscale:
-            raise _fail(
-                shown,
-                f"{w}×{h} px is larger than {MAX_IMAGE_SIDE} px per side",
-                "resize it, or pass downscale=True",
-                (w, h),
-            )
-        thumb = thumbnail(image, w, h)
-        keep: bytes | None = None if path is not None else data
-        out_kind, out_w, out_h, out_size = kind, w, h, len(data)
-        if needs_downscale(w, h, len(data)):
-            keep, out_kind, out_w, out_h = shrink(image, kind)
-            out_size = len(keep)
-            what = f"downscaled from {w}×{h} to {out_w}×{out_h}" if (out_w, out_h) != (w, h) else ""
-            what = what or "re-encoded"
-            if out_kind != kind:
-                what += f" as {out_kind.upper()}"
-            notices.append(f"{what} ({format_size(len(data))} → {format_size(out_size)})")
-            path = None  # upload the re-encoded bytes, not the file
-    ext_out, mime, _ = _KINDS[out_kind]
-    return CheckedImage(
-        name=shown,
-        kind=out_kind,
-        extension=ext_out,
+    option = _OPTION[fix_style]["downscale"]
+    loaded = read_source(source, name, None if downscale else f"shrink it, or {option}")
+    shown, kind = loaded.name, loaded.kind
+    header = read_header(shown, kind, loaded.head, loaded.tail, loaded.size)
+    width, height = header.upright
+    if max(width, height) > MAX_IMAGE_SIDE and not downscale:
+        raise _fail(
+            shown,
+            f"{width}×{height} px{_how(header.orientation)} is larger than "
+            f"{MAX_IMAGE_SIDE} px per side",
+            f"resize it, or {option}",
+            (width, height),
+        )
+    notices: list[str] = []
+    if loaded.notice:
+        notices.append(loaded.notice)
+    ext = shown.rpartition(".")[2].lower() if "." in shown else ""
+    if ext in _AGREEING_EXT and _AGREEING_EXT[ext] != kind and kind in _KINDS:
+        notices.append(f"really a {kind.upper()}, uploaded as {_KINDS[kind][1]}")
+    common: dict[str, Any] = {
+        "name": shown,
+        "source_kind": kind,
+        "frames": header.frames,
+        "_file_size": loaded.size,
+        "_mtime_ns": loaded.mtime_ns,
+        "_fingerprint": _fingerprint(loaded),
+        "_stored": (header.width, header.height),
+        "_icc": header.icc,
+        "_source_data": loaded.head if loaded.path is None else None,
+        "_source_path": loaded.path,
+    }
+    if kind in CONVERTED or needs_downscale(width, height, loaded.size):
+        image = _reencoded(loaded, header, keep_metadata, common)
+    else:
+        image = _original(loaded, header, keep_metadata, common)
+        if not header.whole:
+            # no end marker: a cut file, or a camera's trailer after the EOI; a full decode
+            # tells them apart before any request
+            image.make_thumbnail(full=True)
+    if image.notice:
+        notices.insert(0, image.notice)
+    if header.frames > 1:
+        notices.append(f"animated ({header.frames} frames): only the first frame is used")
+    if min(width, height) < MIN_USEFUL_SIDE:
+        notices.append(
+            f"only {width}×{height} px: under {MIN_USEFUL_SIDE} px on the short side, too small "
+            "to be a useful reference"
+        )
+    image.notice = "; ".join(notices) or None
+    return image
+
+
+def _original(
+    loaded: Loaded, header: Header, keep_metadata: bool, common: dict[str, Any]
+) -> CheckedImage:
+    """The original bytes, with the location removed in place unless it is kept."""
+    kind = loaded.kind
+    extension, mime, _ = _KINDS[kind]
+    head, notice = loaded.head, None
+    if header.location and not keep_metadata:
+        head = strip_location(loaded.head, kind)
+        if has_location(head, kind):  # metadata too odd to edit in place: re-encode instead
+            return _reencoded(loaded, header, keep_metadata, common)
+        notice = "location removed"
+    changed = head is not loaded.head
+    size = len(head) + loaded.size - len(loaded.head)
+    image = CheckedImage(
+        extension=extension,
         mime=mime,
-        size=out_size,
-        width=out_w,
-        height=out_h,
-        thumbnail=thumb,
-        notice="; ".join(notices) or None,
-        path=path,
-        digest=digest,
-        _data=keep,
+        kind=kind,
+        size=size,
+        width=header.upright[0],
+        height=header.upright[1],
+        notice=notice,
+        orientation=header.orientation,
+        location_removed=changed,
+        location_kept=header.location and keep_metadata,
+        **common,
+    )
+    if loaded.path is None or (changed and loaded.whole):
+        image._data = head  # bytes in memory (or a small file's, edited)
+    else:
+        image.path = loaded.path
+        if kind == "jpeg" or changed:
+            # the header read for the check is the upload's start: the file is read once
+            image._prefix, image._skip = head, len(loaded.head)
+    return image
+
+
+def _reencoded(
+    loaded: Loaded, header: Header, keep_metadata: bool, common: dict[str, Any]
+) -> CheckedImage:
+    """Decode, turn upright and re-encode within the limits (HEIC/AVIF, or over a limit)."""
+    kind, name = loaded.kind, loaded.name
+    width, height = header.upright
+    if loaded.whole:
+        opener = bytes_opener(loaded.head)
+    else:
+        path = loaded.path
+        assert path is not None
+        opener = lambda: open_regular(path)  # noqa: E731
+    scale = min(1.0, MAX_IMAGE_SIDE / max(width, height))
+    draft = (max(1, int(header.width * scale)), max(1, int(header.height * scale)))
+    exif = header.exif if kind in CONVERTED else exif_bytes(loaded.head, kind)
+    with decoded(name, kind, opener, draft=draft, factor=2) as image:
+        encoded = reencode(
+            image,
+            "jpeg" if kind in CONVERTED else kind,
+            orientation=header.orientation,
+            icc=header.icc,
+            exif=exif,
+            keep_location=keep_metadata,
+        )
+    what = []
+    if kind in CONVERTED:
+        what.append(f"converted from {CONVERTED[kind]}")
+    if (encoded.width, encoded.height) != (width, height):
+        what.append(f"downscaled from {width}×{height} to {encoded.width}×{encoded.height}")
+    if not what:
+        what.append("re-encoded")
+    text = " and ".join(what)
+    if encoded.kind != ("jpeg" if kind in CONVERTED else kind):
+        text += f" as {encoded.kind.upper()}"
+    notice = f"{text} ({format_size(loaded.size)} → {format_size(len(encoded.data))})"
+    if header.location and not keep_metadata:
+        notice += "; location removed"
+    extension, mime, _ = _KINDS[encoded.kind]
+    return CheckedImage(
+        kind=encoded.kind,
+        extension=extension,
+        mime=mime,
+        size=len(encoded.data),
+        width=encoded.width,
+        height=encoded.height,
+        notice=notice,
+        orientation=1,
+        location_removed=header.location and not keep_metadata,
+        location_kept=header.location and keep_metadata,
+        _data=encoded.data,
+        _thumb=encoded.thumbnail,
+        **common,
     )
