@@ -109,13 +109,18 @@ def _plugin(kind: str) -> Any:
     warns through the global warnings filters, which threads cannot safely switch. Ours
     refuses (in the header check) where Pillow would warn, also if a caller switched it off.
     """
-    from PIL import AvifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+    if kind == "avif":
+        try:
+            from PIL import AvifImagePlugin
+        except ImportError:  # a Pillow built without libavif
+            raise OSError("this Pillow cannot decode AVIF (pip install -U pillow)") from None
+        return AvifImagePlugin.AvifImageFile
+    from PIL import JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
     return {
         "jpeg": JpegImagePlugin.JpegImageFile,
         "png": PngImagePlugin.PngImageFile,
         "webp": WebPImagePlugin.WebPImageFile,
-        "avif": AvifImagePlugin.AvifImageFile,
     }[kind]
 
 

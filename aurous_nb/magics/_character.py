@@ -86,15 +86,17 @@ class _CharacterRun:
     def main(self) -> Any:
         args = self.args
         if self.cell is None:
-            for flag in ("generate", "save", "dry_run", "downscale"):
+            for flag in ("generate", "save", "dry_run", "downscale", "keep_metadata"):
                 if getattr(args, flag):
                     option = "--" + flag.replace("_", "-")
                     raise UsageError(f"{option} needs a cell body (%%aurous_character)")
             return self.widget()
         if args.save and not args.generate:
             raise UsageError("--save goes with --generate (an uploaded character is ready at once)")
-        if args.generate and (not args.classify or args.downscale):
-            raise UsageError("--no-classify and --downscale are for images, not --generate")
+        if args.generate and (not args.classify or args.downscale or args.keep_metadata):
+            raise UsageError(
+                "--no-classify, --downscale and --keep-metadata are for images, not --generate"
+            )
         body = parse_cell_body(self.cell, self.shell.user_ns)
         return self.generate(body) if args.generate else self.upload(body)
 
@@ -129,14 +131,15 @@ class _CharacterRun:
         _refuse_duplicates(body)
         check_attributes(body.attributes)  # before any request; a kept flow keeps its tickets
         client = self.magics.client if self.args.dry_run else self.magics.require_client()
-        key = (self.name, body.identity, self.args.classify)
+        # what is uploaded depends on keep_metadata: another choice is another flow
+        key = (self.name, body.identity, self.args.classify, self.args.keep_metadata)
         flow = self.magics.flows.get(key) or self.flow_in_out_var(client, body)
         if flow is None:
             flow = self.new_flow(client, body)
         else:
             flow.attributes = dict(body.attributes) or None
             flow.downscale = self.args.downscale
-        failed = [ref for ref in flow.check() if ref.image is None]
+        failed = [ref for ref in flow.check(deep=self.args.dry_run) if ref.image is None]
         if self.args.dry_run:
             return self.dry_run(flow, body, failed)
         if failed:
@@ -158,6 +161,7 @@ class _CharacterRun:
             and found.character is None
             and found.client is client
             and found.name == self.name
+            and found.keep_metadata == self.args.keep_metadata
             and [r.name for r in found.refs] == [spec.name for spec in body.refs]
         ):
             return found
@@ -172,6 +176,9 @@ class _CharacterRun:
             classify=self.args.classify,
             attributes=dict(body.attributes) or None,
             downscale=self.args.downscale,
+            keep_metadata=self.args.keep_metadata,
+            thumbnails=True,  # the live output shows them; classify waits for the deep check
+            fix_style="magic",
         )
         for spec in body.refs:
             flow.add(self.load(spec), name=spec.name)

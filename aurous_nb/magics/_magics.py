@@ -296,7 +296,14 @@ class AurousMagics(Magics):
         "downloaded, to check them)",
     )
     @argument(
-        "--downscale", action="store_true", help="shrink refs over 4096 px instead of refusing"
+        "--downscale",
+        action="store_true",
+        help="shrink refs over 4096 px or 10 MiB (upright, colours kept) instead of refusing",
+    )
+    @argument(
+        "--keep-metadata",
+        action="store_true",
+        help="upload each photo's GPS position too (by default it is removed, pixels untouched)",
     )
     @argument("--debug", action="store_true", help="show the full traceback of a failure")
     @line_cell_magic

@@ -176,11 +176,10 @@ def _is_check_error(exc: BaseException | None) -> bool:
 
 def type_problem(name: str, head: bytes) -> str:
     """A one-line refusal when the first bytes are not an accepted image type, else ``""``."""
-    from ..images import kind_problem, sniff
-    from ..limits import ACCEPTED_TYPES
+    from ..images import accepted_kind, kind_problem, sniff
 
     kind = sniff(head)
-    if kind in ACCEPTED_TYPES:
+    if accepted_kind(kind):  # HEIC and AVIF are converted once received
         return ""
     problem, fix = kind_problem(kind, head)
     return f"{name}: {problem} — {fix}"

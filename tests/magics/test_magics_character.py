@@ -165,7 +165,7 @@ def test_local_check_failure_sends_nothing(
     error = result.error_in_exec
     assert isinstance(error, AurousMagicError)
     assert str(error).startswith("2 of 2 refs failed local checks (nothing sent): side.png:")
-    assert "back.heic: HEIC" in str(error)
+    assert "back.heic: cannot be decoded as HEIC" in str(error)
     assert route_log(keyed) == []
     out = capsys.readouterr().out
     assert "Traceback" not in out and out.count("\n") <= 2
