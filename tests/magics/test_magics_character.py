@@ -129,7 +129,9 @@ def test_url_lines_are_downloaded(ip: TestingShell, keyed: Sandbox) -> None:
     assert len(result.result.refs) == 2
     assert route_log(keyed)[:2] == ["storage", "storage"]
     ip.run_cell("%config AurousMagics.download_max_bytes = 100")
-    with pytest.raises(AurousMagicError, match=r"over the download limit of 100 B"):
+    with pytest.raises(
+        AurousMagicError, match=r"failed: 1\.\d KiB is over the 100 B download limit"
+    ):
         ip.run_cell(f'%%aurous_character "Copy"\n{urls}')
 
 
