@@ -63,7 +63,10 @@ def _shorten(stem: str, room: int) -> str:
             last = match
     if last is None or last.end() <= room:
         return stem[:room]
-    tail = stem[last.start() :]
+    start = last.start()
+    while start > 0 and not stem[start - 1].isalnum():  # keep its separator: "…_front"
+        start -= 1
+    tail = stem[start:]
     if len(tail) + 1 >= room:  # a pose word at the end of a very long word: keep the word
         tail = last.group()
     head = stem[: max(0, room - len(tail) - 1)]
