@@ -134,6 +134,7 @@ class _CharacterRun:
             )
         _refuse_duplicates(body)
         check_attributes(body.attributes)  # before any request; a kept flow keeps its tickets
+        self.notes = body.notes  # what folder and glob lines skipped, shown above the output
         client = self.magics.client if self.args.dry_run else self.magics.require_client()
         # what is uploaded depends on keep_metadata: another choice is another flow
         key = (self.name, body.identity, self.args.classify, self.args.keep_metadata)

@@ -21,6 +21,7 @@ from aurous_nb.magics._download import (
     fetch_all,
     fetch_url,
 )
+from tests.support import photos
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
@@ -310,3 +311,51 @@ def test_fetch_url_connection_refused() -> None:
 def test_fetch_url_refuses_other_schemes() -> None:
     with pytest.raises(CellBodyError, match="only http and https"):
         fetch_url("file:///etc/passwd", max_bytes=10, timeout=1)
+
+
+# ------------------------------------------------------------------ real folders
+
+
+@pytest.fixture(scope="module")
+def roll(tmp_path_factory: pytest.TempPathFactory) -> photos.OddFolder:
+    return photos.odd_folder(tmp_path_factory.mktemp("roll") / "Camera Roll")
+
+
+def test_a_camera_roll_folder_lists_every_picture_and_says_what_it_skipped(
+    roll: photos.OddFolder,
+) -> None:
+    body = parse_cell_body(str(roll.directory))
+    listed = {ref.value for ref in body.refs}
+    assert listed == {str(p.resolve()) for p in roll.images}  # .JPG, .jfif, .jpe, .HEIC...
+    (note,) = body.notes
+    assert note.startswith(f"line 1: {roll.directory}: skipped ")
+    assert "1 macOS ._ file (AppleDouble metadata, not images)" in note
+    assert "2 hidden files (.DS_Store, .hidden.jpg)" in note
+    assert "notes.txt (not JPEG, PNG, WebP, HEIC or AVIF)" in note
+    if roll.undecodable_name is not None:  # a name that is not UTF-8 is shown, not lost
+        assert "caf\ufffd.jpg" in {ref.name for ref in body.refs}
+
+
+def test_glob_lines_skip_appledouble_and_name_other_files(roll: photos.OddFolder) -> None:
+    body = parse_cell_body("*", cwd=roll.directory)
+    assert "notes.txt" not in {r.name for r in body.refs}
+    assert body.notes == ("line 1: *: skipped notes.txt (not JPEG, PNG, WebP, HEIC or AVIF)",)
+    with pytest.raises(CellBodyError, match=r"'\.\*' matches no images \(1 macOS \._ file"):
+        parse_cell_body(".*", cwd=roll.directory)  # hidden files are named, not offered
+    assert parse_cell_body(".hidden.jpg", cwd=roll.directory).refs  # named: used
+
+
+def test_real_names_with_hash_and_brackets(roll: photos.OddFolder) -> None:
+    body = parse_cell_body(
+        "front [1].jpg\n'take #2.jpg'\nphoto.jfif  # the jfif", cwd=roll.directory
+    )
+    assert [r.name for r in body.refs] == ["front [1].jpg", "take #2.jpg", "photo.jfif"]
+    with pytest.raises(CellBodyError) as info:
+        parse_cell_body("take #2.jpg", cwd=roll.directory)
+    assert str(info.value) == (
+        f"line 1: no such file: 'take' (relative to {roll.directory}) — check the path; "
+        "'take #2.jpg' exists — a # after a space starts a comment: if it is part of the name, "
+        'quote the line: "take #2.jpg"'
+    )
+    with pytest.raises(CellBodyError, match=r"quote the line: \"back \[2\].jpg\"$"):
+        parse_cell_body("back [2].jpg", cwd=roll.directory)
