@@ -76,8 +76,9 @@ class CharacterUploader(widgets.VBox):
     keep_metadata = traitlets.Bool(
         False,
         help="Upload each photo's GPS position too (by default it is removed, pixels untouched). "
-        "Applies to the files added after it changes.",
-    )
+        "Applies to the files added after it changes. Synced, so a checkbox in the browser can "
+        "set it.",
+    ).tag(sync=True)
 
     def __init__(
         self,
