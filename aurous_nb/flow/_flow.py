@@ -485,7 +485,7 @@ def _rejected(refs: list[RefUpload], exc: UploadInvalidError) -> list[RefUpload]
 
 def _too_many(n: int) -> str:
     if n == 0:
-        return f"no reference images: add 1–{MAX_REFS} JPEG, PNG or WebP images"
+        return f"no reference images: add 1–{MAX_REFS} JPEG, PNG, WebP, HEIC or AVIF images"
     return f"{n} reference images: a character takes 1–{MAX_REFS} — remove {n - MAX_REFS}"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ._decode import DAMAGED, bomb_limit, fail, heif_module, open_header, undecodable
 from ._metadata import has_location, read_orientation
+from ._sniff import ACCEPTED
 
 __all__ = ["Header", "jpeg_scan_start", "read_header"]
 
@@ -136,7 +137,7 @@ def _read(name: str, kind: str, head: bytes, tail: bytes, size: int) -> Header:
         return _heic(name, head)
     if kind == "avif":
         return _avif(head)
-    raise fail(name, f"{kind.upper()} is not accepted", "use JPEG, PNG or WebP")  # pragma: no cover
+    raise fail(name, f"{kind.upper()} is not accepted", ACCEPTED)  # pragma: no cover
 
 
 def _jpeg(head: bytes, tail: bytes) -> Header:
