@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,19 +141,59 @@ def _read(name: str, kind: str, head: bytes, tail: bytes, size: int) -> Header:
     raise fail(name, f"{kind.upper()} is not accepted", ACCEPTED)  # pragma: no cover
 
 
-def _jpeg(head: bytes, tail: bytes) -> Header:
-    from PIL import JpegImagePlugin
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
 
-    with JpegImagePlugin.JpegImageFile(io.BytesIO(head)) as image:
-        width, height = image.size
-        mode = image.mode
-        icc = image.info.get("icc_profile") or None
+
+def _jpeg_segments(head: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, body start, body end) of each segment before the first scan."""
+    pos, size = 2, len(head)
+    while pos + 4 <= size:
+        if head[pos] != 0xFF:
+            raise SyntaxError(f"no JPEG marker at byte {pos}")
+        marker = head[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        end = pos + 2 + struct.unpack_from(">H", head, pos + 2)[0]
+        if end > size:
+            raise SyntaxError("a JPEG segment runs past the end of the file")
+        yield marker, pos + 4, end
+        if marker in (0xDA, 0xD9):
+            return
+        pos = end
+
+
+def _jpeg(head: bytes, tail: bytes) -> Header:
+    """The frame header (SOF) and the ICC profile (APP2 ``ICC_PROFILE`` pieces), read with the
+    standard library: a JPEG's header is a list of segments, and this is all we need of it."""
+    size: tuple[int, int, int] | None = None
+    icc: dict[int, bytes] = {}
+    for marker, start, end in _jpeg_segments(head):
+        if marker in _SOF and size is None:
+            _bits, height, width, components = struct.unpack_from(">BHHB", head, start)
+            size = (width, height, components)
+        elif marker == 0xE2 and head.startswith(b"ICC_PROFILE\0", start) and end - start > 14:
+            icc[head[start + 12]] = head[start + 14 : end]
+        elif marker == 0xDA:
+            break
+    if size is None:
+        raise SyntaxError("no frame header (SOF) before the first scan")
+    width, height, components = size
+    if not width or not height:
+        raise SyntaxError(f"the frame header says {width}×{height} px")
+    mode = _JPEG_MODES.get(components)
+    if mode is None:
+        raise SyntaxError(f"{components} colour components")
     return Header(
         width,
         height,
         mode,
         orientation=read_orientation(head, "jpeg"),
-        icc=icc,
+        icc=b"".join(icc[k] for k in sorted(icc)) or None,
         location=has_location(head, "jpeg"),
         # a camera may write data after the EOI (a trailer); such a file gets a full decode
         whole=tail.endswith(b"\xff\xd9"),
