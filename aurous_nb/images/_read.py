@@ -9,6 +9,7 @@ upload, so the rest of the file is read once, while it is sent. Other kinds are 
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -89,7 +90,7 @@ def _missing(path: str, raw: str, name: str) -> ImageCheckError:
         try:
             os.stat(path)
         except OSError as exc:
-            if exc.errno == 40:  # ELOOP: the link leads back to itself
+            if exc.errno == errno.ELOOP:  # the link leads back to itself
                 return _fail(name, f"a symlink loop ({target})", "point it at an image", raw)
         return _fail(name, f"broken symlink to {target}", "point it at an existing image", raw)
     return _fail(name, f"no such file: {raw}", "check the path", raw)

@@ -72,7 +72,8 @@ class AurousMagics(Magics):
         10 * 1024 * 1024, help="Largest image downloaded from an http(s) line, in bytes."
     ).tag(config=True)
     download_timeout = Float(
-        30.0, help="Seconds to connect to, and between bytes from, a URL line."
+        30.0,
+        help="Seconds for the whole download of a URL line (connecting, redirects, every byte).",
     ).tag(config=True)
     display_mode = Enum(
         ("auto", "html", "text"),
