@@ -420,7 +420,7 @@ class CharacterFlow:
                     raise
                 for ref in stale:
                     ref.forget_ticket()
-                    ref.notice = "ticket rejected at create; uploading again"
+                    ref.note("ticket rejected at create; uploading again")
                     self._set_ref(ref, "checked", ref.notice)
                 self._prepare(run, stale)
         raise FlowError("create kept rejecting freshly uploaded refs; giving up")

@@ -75,7 +75,9 @@ class RefPipeline:
                 check_workers(6), thread_name_prefix="aurous-decode"
             )
         future = self._decoders.submit(image.make_thumbnail)
-        future.add_done_callback(lambda f: f.exception() or self._touched(ref))
+        future.add_done_callback(
+            lambda f: None if f.cancelled() or f.exception() else self._touched(ref)
+        )
         return future
 
     def needs_work(self, ref: RefUpload) -> bool:
@@ -109,7 +111,7 @@ class RefPipeline:
             ticket = ref.ticket
             if ticket is not None and ticket.ticket_seconds_left() < TICKET_MARGIN:
                 ref.forget_ticket()
-                ref.notice = "ticket expired; uploading again"
+                ref.note("ticket expired; uploading again")
             if not ref.uploaded:
                 self._upload(run, ref)
             if not ref._classify or ref.classification is not None:
@@ -127,7 +129,7 @@ class RefPipeline:
                     raise
                 reuploaded = True
                 ref.forget_ticket()
-                ref.notice = "ticket no longer valid; uploading again"
+                ref.note("ticket no longer valid; uploading again")
                 continue
             pose = ref.classification
             self._notify(ref, "classified", f"{pose.pose} {pose.confidence:.0%}")
@@ -143,7 +145,7 @@ class RefPipeline:
             ref.forget_ticket()
             ref.ticket = ticket
             if reason:
-                ref.notice = reason
+                ref.note(reason)
             self._notify(ref, "minted", f"URL valid until {ticket.expires_at:%H:%M:%S} UTC")
             stop_if_cancelled(run)
             self._notify(ref, "uploading", None)

@@ -97,6 +97,12 @@ class RefUpload:
             return "minted"
         return "checked" if self.image is not None else "queued"
 
+    def note(self, what: str) -> None:
+        """Show ``what`` (a re-mint, a re-upload) after what the local check said about the image
+        ("location removed", "converted from HEIC"), which stays true."""
+        base = self.image.notice if self.image is not None else None
+        self.notice = "; ".join(filter(None, [base, what]))
+
     def forget_ticket(self) -> None:
         """Drop the ticket and everything tied to it (after expiry or rejection)."""
         self.ticket = None

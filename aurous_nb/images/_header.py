@@ -64,24 +64,19 @@ class Header:
 def jpeg_scan_start(data: bytes) -> int | None:
     """Offset of the first SOS segment's end (where the entropy-coded data begins), or None
     when ``data`` stops before it. Raises ValueError for bytes that are not JPEG markers."""
-    pos, size = 2, len(data)
-    while pos + 4 <= size:
-        if data[pos] != 0xFF:
-            raise ValueError(f"no JPEG marker at byte {pos}")
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        if marker == 0xD9:
-            raise ValueError("the image ends before its first scan")
-        end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
-        if marker == 0xDA:
-            return end if end <= size else None
-        pos = end
+    try:
+        for marker, _start, end in _jpeg_segments(data):
+            if marker == 0xDA:
+                return end
+    except _Short:
+        return None
+    except SyntaxError as exc:
+        raise ValueError(str(exc)) from None
     return None
+
+
+class _Short(SyntaxError):
+    """The bytes stop in the middle of a JPEG segment (read more of the file)."""
 
 
 def _refuse_bomb(width: int, height: int) -> None:
@@ -146,23 +141,32 @@ _JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
 
 
 def _jpeg_segments(head: bytes) -> Iterator[tuple[int, int, int]]:
-    """(marker, body start, body end) of each segment before the first scan."""
+    """(marker, body start, body end) of each segment up to the first scan (SOS, included).
+
+    Raises:
+        _Short: ``head`` stops inside a segment or before the first scan's header.
+        SyntaxError: bytes that are not JPEG markers, or an EOI before any scan.
+    """
     pos, size = 2, len(head)
-    while pos + 4 <= size:
+    while True:
+        if pos + 4 > size:
+            raise _Short("the header stops before the first scan")
         if head[pos] != 0xFF:
             raise SyntaxError(f"no JPEG marker at byte {pos}")
         marker = head[pos + 1]
-        if marker == 0xFF:
+        if marker == 0xFF:  # fill byte
             pos += 1
             continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # markers without a length
             pos += 2
             continue
+        if marker == 0xD9:
+            raise SyntaxError("the image ends before its first scan")
         end = pos + 2 + struct.unpack_from(">H", head, pos + 2)[0]
         if end > size:
-            raise SyntaxError("a JPEG segment runs past the end of the file")
+            raise _Short("a JPEG segment runs past the bytes read")
         yield marker, pos + 4, end
-        if marker in (0xDA, 0xD9):
+        if marker == 0xDA:
             return
         pos = end
 

@@ -158,3 +158,14 @@ def test_init_filenames_keep_dots_pose_words_and_utf8(
         assert "IMG_0003.jpg" in sent
     assert "take #2.jpg" in sent and "front [1].jpg" in sent
     assert character.refs[0].pose == "front" and character.refs[1].pose == "front"
+
+
+def test_what_was_done_to_a_photo_stays_on_its_card_after_a_re_upload(
+    aurous_sandbox: Sandbox, client: AurousClient, tmp_path: Path
+) -> None:
+    path = photos.phone_jpeg(tmp_path / "front.jpg", size=SMALL, orientation=6)
+    flow = CharacterFlow(client, "Again", [path])
+    flow.prepare().result(timeout=10)
+    aurous_sandbox.advance(25 * 3600)  # the ticket is past its 24 h: create refuses it
+    flow.run_sync()
+    assert flow.refs[0].notice == "location removed; ticket rejected at create; uploading again"
