@@ -172,3 +172,27 @@ def test_url_lines_with_progress_and_names(
     assert all(map(photos.marker_is_upright, thumbnails(final)))
     names = {t.filename for t in keyed.state.tickets.values()}
     assert names == {"IMG_7.JPG", "image-2.jpg"}
+
+
+def test_a_pil_image_from_a_phone_jpeg_uploads_the_jpeg(
+    ip: TestingShell, keyed: Sandbox, tmp_path: Path, client: AurousClient
+) -> None:
+    """``{phone}`` (a PIL image opened from a 4 MB JPEG) is sent as that JPEG, not as a PNG
+    several times its size that the limit would refuse."""
+    from PIL import Image
+
+    path = photos.phone_jpeg(tmp_path / "IMG_0042.JPG", size=photos.PHONE_12MP, orientation=6)
+    ip.user_ns["phone"] = Image.open(path)
+    with capture_output() as cap:
+        result = ip.run_cell('%%aurous_character "Phone" --downscale\n{phone}')
+    (data,) = stored(client, result.result)
+    assert data == strip_via_check(path)
+    html = cap.outputs[-1].data["text/html"]
+    assert "3024×4032, stored rotated" in html and "downscaled" not in html
+    assert {t.content_type for t in keyed.state.tickets.values()} == {"image/jpeg"}
+
+
+def strip_via_check(path: Path) -> bytes:
+    from aurous_nb.images._metadata import strip_location
+
+    return strip_location(path.read_bytes(), "jpeg")
