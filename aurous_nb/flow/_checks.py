@@ -77,12 +77,12 @@ def decode_all(images: list[CheckedImage]) -> list[ImageCheckError | None]:
 
 def repeats(ref: RefUpload, image: CheckedImage, others: Iterable[RefUpload]) -> Outcome:
     """``image``, or the error for ``ref`` if a checked ref among ``others`` is the same
-    file or the same bytes."""
-    where = _real_path(ref.source)
+    file or the same bytes. Each ref's resolved path is found once (``ref.where``)."""
+    ref.where = _real_path(ref.source)
     for other in others:
         if other is ref or other.image is None:
             continue
-        if where is not None and where == _real_path(other.source):
+        if ref.where is not None and ref.where == other.where:
             problem = f"the same file as {other.name} (ref {other.index + 1}), listed twice"
         elif image.same_bytes(other.image):
             problem = (

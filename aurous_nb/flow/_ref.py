@@ -45,6 +45,8 @@ class RefUpload:
         """What the user passed (a path, bytes, a file object or a PIL image)."""
         self.image: CheckedImage | None = None
         """The local check's result, or None before the check or after it failed."""
+        self.where: str | None = None
+        """The file a path source names, symlinks resolved (found by its check), else None."""
         self.state: RefState = "queued"
         self.ticket: UploadTicket | None = None
         """The current upload ticket (URL 15 min, ticket 24 h), or None."""
