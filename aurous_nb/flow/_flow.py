@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._text import error_line
 from ..errors import FlowCancelled, FlowError, UploadInvalidError
-from ..images import CheckedImage
+from ..images import CheckedImage, FixStyle
 from ..limits import MAX_REFS
 from ..validate import check_character
-from ._checks import check_all, repeats
+from ._checks import check_all, decode_all, repeats
 from ._failures import raise_for
 from ._pipeline import RefPipeline
 from ._ref import EventKind, FlowEvent, RefState, RefUpload
@@ -54,6 +54,15 @@ class CharacterFlow:
         classify: detect each ref's pose (otherwise refs get pose ``other``).
         attributes: optional attributes stored on the character.
         downscale: shrink oversize images instead of refusing them.
+        keep_metadata: upload each photo's GPS position too (by default it is removed, in
+            place, without re-encoding; the ref's notice says "location removed").
+        thumbnails: make each ref's thumbnail (a reduced-scale decode of the whole file, the
+            deep check of its pixels) beside its upload, and hold classify for it, so a file
+            damaged inside costs an init and a PUT, never a character. The magic and the
+            uploader turn it on; without it nothing is decoded locally unless the API refuses
+            the bytes at classify (a local decode then says what is wrong).
+        fix_style: how refusals name options: ``"python"`` (``downscale=True``) or
+            ``"magic"`` (``--downscale``).
         max_workers: refs worked on at the same time.
         client_reference_id: your own id, echoed on the character.
 
@@ -70,6 +79,9 @@ class CharacterFlow:
         classify: bool = True,
         attributes: dict[str, Any] | None = None,
         downscale: bool = False,
+        keep_metadata: bool = False,
+        thumbnails: bool = False,
+        fix_style: FixStyle = "python",
         max_workers: int = 6,
         client_reference_id: str | None = None,
     ) -> None:
@@ -78,6 +90,8 @@ class CharacterFlow:
         self.classify = classify
         self.attributes = attributes
         self.downscale = downscale
+        self.keep_metadata = keep_metadata
+        self.fix_style: FixStyle = fix_style
         self.max_workers = max(1, max_workers)
         self.client_reference_id = client_reference_id
         self.refs: list[RefUpload] = []
@@ -92,7 +106,11 @@ class CharacterFlow:
         self._subscribers: list[Callable[[FlowEvent], None]] = []
         self._runs: set[Run] = set()
         self._pipeline = RefPipeline(
-            client, notify=self._set_ref, progress=lambda ref: self._emit("ref", ref, "uploading")
+            client,
+            notify=self._set_ref,
+            progress=lambda ref: self._emit("ref", ref, "uploading"),
+            touched=lambda ref: self._emit("ref", ref, ref.state),
+            thumbnails=thumbnails,
         )
         self._started: cf.Future[Character] | None = None
         self._creating = False
@@ -102,6 +120,15 @@ class CharacterFlow:
         if len(sources) > MAX_REFS:
             raise FlowError(_too_many(len(sources)))
         self._check_refs([self._new_ref(source) for source in sources])  # all at once
+
+    @property
+    def thumbnails(self) -> bool:
+        """Whether each ref's thumbnail is decoded beside its upload (see the class docs)."""
+        return self._pipeline.thumbnails
+
+    @thumbnails.setter
+    def thumbnails(self, value: bool) -> None:
+        self._pipeline.thumbnails = bool(value)
 
     # ---- observing ---------------------------------------------------------------------------
 
@@ -176,9 +203,22 @@ class CharacterFlow:
                 "the character is already being created; start a new flow to change refs"
             )
 
-    def check(self) -> list[RefUpload]:
-        """Run the local checks of refs not checked yet (no request); return all refs."""
+    def check(self, *, deep: bool = False) -> list[RefUpload]:
+        """Run the local checks of refs not checked yet (no request); return all refs.
+
+        Args:
+            deep: also decode each checked ref's pixels (making its thumbnail), in parallel;
+                a ref whose pixel data does not decode fails here. The dry run uses this.
+        """
         self._check_refs([ref for ref in list(self.refs) if ref.image is None])
+        if deep:
+            checked = [ref for ref in list(self.refs) if ref.image is not None]
+            outcomes = decode_all([ref.image for ref in checked if ref.image is not None])
+            for ref, error in zip(checked, outcomes, strict=True):
+                if error is not None:
+                    with self._lock:
+                        ref.image, ref.error = None, error
+                    self._set_ref(ref, "failed", ref.error_message)
         return list(self.refs)
 
     # ---- running -----------------------------------------------------------------------------
@@ -333,6 +373,7 @@ class CharacterFlow:
             wait_all(run, futures)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+            self._pipeline.close()
         raise_for([r for r in todo if not r.done], len(targets), "failed")
 
     def _check_refs(self, refs: list[RefUpload]) -> None:
@@ -340,7 +381,12 @@ class CharacterFlow:
         repeating an earlier one fails."""
         if not refs:
             return
-        outcomes = check_all(refs, downscale=self.downscale)
+        outcomes = check_all(
+            refs,
+            downscale=self.downscale,
+            keep_metadata=self.keep_metadata,
+            fix_style=self.fix_style,
+        )
         for ref, outcome in sorted(zip(refs, outcomes, strict=True), key=lambda p: p[0].index):
             with self._lock:  # compare and keep as one step: refs are added from many threads
                 if isinstance(outcome, CheckedImage):
@@ -374,7 +420,7 @@ class CharacterFlow:
                     raise
                 for ref in stale:
                     ref.forget_ticket()
-                    ref.notice = "ticket rejected at create; uploading again"
+                    ref.note("ticket rejected at create; uploading again")
                     self._set_ref(ref, "checked", ref.notice)
                 self._prepare(run, stale)
         raise FlowError("create kept rejecting freshly uploaded refs; giving up")
@@ -439,7 +485,7 @@ def _rejected(refs: list[RefUpload], exc: UploadInvalidError) -> list[RefUpload]
 
 def _too_many(n: int) -> str:
     if n == 0:
-        return f"no reference images: add 1–{MAX_REFS} JPEG, PNG or WebP images"
+        return f"no reference images: add 1–{MAX_REFS} JPEG, PNG, WebP, HEIC or AVIF images"
     return f"{n} reference images: a character takes 1–{MAX_REFS} — remove {n - MAX_REFS}"
 
 

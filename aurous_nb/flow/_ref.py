@@ -45,6 +45,8 @@ class RefUpload:
         """What the user passed (a path, bytes, a file object or a PIL image)."""
         self.image: CheckedImage | None = None
         """The local check's result, or None before the check or after it failed."""
+        self.where: str | None = None
+        """The file a path source names, symlinks resolved (found by its check), else None."""
         self.state: RefState = "queued"
         self.ticket: UploadTicket | None = None
         """The current upload ticket (URL 15 min, ticket 24 h), or None."""
@@ -96,6 +98,12 @@ class RefUpload:
         if self.ticket is not None:
             return "minted"
         return "checked" if self.image is not None else "queued"
+
+    def note(self, what: str) -> None:
+        """Show ``what`` (a re-mint, a re-upload) after what the local check said about the image
+        ("location removed", "converted from HEIC"), which stays true."""
+        base = self.image.notice if self.image is not None else None
+        self.notice = "; ".join(filter(None, [base, what]))
 
     def forget_ticket(self) -> None:
         """Drop the ticket and everything tied to it (after expiry or rejection)."""

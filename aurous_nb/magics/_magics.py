@@ -80,7 +80,8 @@ class AurousMagics(Magics):
         10 * 1024 * 1024, help="Largest image downloaded from an http(s) line, in bytes."
     ).tag(config=True)
     download_timeout = Float(
-        30.0, help="Seconds to connect to, and between bytes from, a URL line."
+        30.0,
+        help="Seconds for the whole download of a URL line (connecting, redirects, every byte).",
     ).tag(config=True)
     display_mode = Enum(
         ("auto", "html", "text"),
@@ -312,7 +313,14 @@ class AurousMagics(Magics):
         "downloaded, to check them)",
     )
     @argument(
-        "--downscale", action="store_true", help="shrink refs over 4096 px instead of refusing"
+        "--downscale",
+        action="store_true",
+        help="shrink refs over 4096 px or 10 MiB (upright, colours kept) instead of refusing",
+    )
+    @argument(
+        "--keep-metadata",
+        action="store_true",
+        help="upload each photo's GPS position too (by default it is removed, pixels untouched)",
     )
     @argument("--debug", action="store_true", help="show the full traceback of a failure")
     @line_cell_magic
