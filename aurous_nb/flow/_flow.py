@@ -20,12 +20,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._text import error_line
-from ..errors import FlowCancelled, FlowError, UploadInvalidError
+from ..errors import FlowCancelled, FlowError, NotFoundError, UploadInvalidError
 from ..images import CheckedImage, FixStyle
 from ..limits import MAX_REFS
 from ..validate import check_character
 from ._checks import check_all, decode_all, repeats
 from ._failures import raise_for
+from ._journal import CreateKey, FlowJournal, Journal, ref_key
 from ._pipeline import RefPipeline
 from ._ref import EventKind, FlowEvent, RefState, RefUpload
 from ._run import Run, block_on, wait_all
@@ -65,6 +66,14 @@ class CharacterFlow:
             ``"magic"`` (``--downscale``).
         max_workers: refs worked on at the same time.
         client_reference_id: your own id, echoed on the character.
+        journal: where finished uploads and creates are kept for a later run (a new kernel,
+            another notebook, a script): True for the user's journal (see
+            :class:`~aurous_nb.flow.Journal`), False for none, or a ``Journal``. A re-run
+            then reuses tickets still usable instead of uploading again, sends a create that
+            was in flight with its journaled ``Idempotency-Key`` (the server replays it rather
+            than making a second character), and returns a character already created for the
+            same name, refs and attributes.
+        new: make another character even if the journal holds one for the same request.
 
     Raises:
         FlowError: more than 6 sources.
@@ -84,6 +93,8 @@ class CharacterFlow:
         fix_style: FixStyle = "python",
         max_workers: int = 6,
         client_reference_id: str | None = None,
+        journal: Journal | bool = True,
+        new: bool = False,
     ) -> None:
         self.client = client
         self.name = name
@@ -94,6 +105,8 @@ class CharacterFlow:
         self.fix_style: FixStyle = fix_style
         self.max_workers = max(1, max_workers)
         self.client_reference_id = client_reference_id
+        self.new = new
+        """Make another character even if the journal holds one for the same request."""
         self.refs: list[RefUpload] = []
         self.character: Character | None = None
         self.state: FlowState = "idle"
@@ -112,6 +125,10 @@ class CharacterFlow:
             touched=lambda ref: self._emit("ref", ref, ref.state),
             thumbnails=thumbnails,
         )
+        if journal is True:
+            journal = Journal.default()
+        if isinstance(journal, Journal) and journal.path is not None and client is not None:
+            self._pipeline.journal = FlowJournal(journal, client)
         self._started: cf.Future[Character] | None = None
         self._creating = False
         if isinstance(sources, (str, bytes, os.PathLike)):
@@ -404,6 +421,11 @@ class CharacterFlow:
     # ---- create -------------------------------------------------------------------------------
 
     def _create(self, run: Run, refs: list[RefUpload]) -> Character:
+        journal, request = self._pipeline.journal, self._create_key(refs)
+        if journal is None or request is None:
+            journal = request = None
+        elif self.new:
+            journal.forget_create(request)  # another character on purpose
         for _attempt in range(len(refs) + 2):
             if run.cancelled.is_set():
                 raise FlowCancelled("flow cancelled before create; run it again to resume")
@@ -411,21 +433,61 @@ class CharacterFlow:
             if ids != self._key_ids or self.idempotency_key is None:
                 # a new body needs a new key; the same body keeps it across re-runs
                 self.idempotency_key, self._key_ids = str(uuid.uuid4()), ids
+            key, sent = self.idempotency_key, ids
+            if journal is not None and request is not None:
+                claim = journal.claim(request, key, ids)
+                if claim is not None and claim.character_id is not None:
+                    earlier = self._earlier(claim.character_id)
+                    if earlier is not None:
+                        return earlier
+                    journal.forget_create(request)  # it was deleted since: make it again
+                    claim = journal.claim(request, key, ids)
+                if claim is not None:
+                    # an earlier run's create of the same request (a kernel that died, or one
+                    # racing this): the same key and body, so the server answers with the
+                    # character that create made instead of making a second one
+                    key, sent = claim.idempotency_key, claim.upload_ids
             self._emit("flow", None, "creating")
             try:
-                return self._post_create(run, list(ids), self.idempotency_key)
+                return self._post_create(run, list(sent), key, request)
             except UploadInvalidError as exc:
+                if journal is not None and request is not None:
+                    journal.forget_create(request)  # its tickets are gone: claim anew
+                    if sent != ids:  # they were an earlier run's: send our own
+                        continue
                 stale = _rejected(refs, exc)
                 if not stale:
                     raise
                 for ref in stale:
-                    ref.forget_ticket()
+                    self._pipeline.forget(ref)
                     ref.note("ticket rejected at create; uploading again")
                     self._set_ref(ref, "checked", ref.notice)
                 self._prepare(run, stale)
         raise FlowError("create kept rejecting freshly uploaded refs; giving up")
 
-    def _post_create(self, run: Run, ids: list[str], key: str) -> Character:
+    def _create_key(self, refs: list[RefUpload]) -> CreateKey | None:
+        if self._pipeline.journal is None or not self._pipeline.journal.enabled:
+            return None
+        fingerprints = [ref_key(r.image) for r in refs if r.image is not None]
+        if len(fingerprints) != len(refs):
+            return None  # refs reused from an earlier run's flow object carry no image
+        return CreateKey.of(self.name, fingerprints, self.attributes, self.client_reference_id)
+
+    def _earlier(self, character_id: str) -> Character | None:
+        """The character an earlier run created for this request (None if it is gone)."""
+        try:
+            character = self.client.get_character(character_id)
+        except NotFoundError:
+            return None
+        for ref in self.refs:
+            ref.note(f"already created in an earlier run: {character.id}")
+        self._finish(character)
+        self._emit("flow", None, "done", f"already created in an earlier run: {character.id}")
+        return character
+
+    def _post_create(
+        self, run: Run, ids: list[str], key: str, request: CreateKey | None
+    ) -> Character:
         """POST create on a worker thread, so cancel() need not wait for the response."""
 
         def call() -> Character:
@@ -436,6 +498,9 @@ class CharacterFlow:
                 client_reference_id=self.client_reference_id,
                 idempotency_key=key,
             )
+            journal = self._pipeline.journal
+            if journal is not None and request is not None:
+                journal.created(request, character.id, ids)
             self._finish(character)  # even if the run was cancelled meanwhile
             return character
 

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, cast
 
 from ..errors import ImageCheckError, UploadInvalidError
+from ..limits import TICKET_TTL
+from ..models import Classification, Pose, UploadTicket
 from ._checks import check_workers
+from ._journal import FlowJournal, ref_key
 from ._ref import RefState, RefUpload
 from ._run import Run, Stop, stop_if_cancelled
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import AurousClient
-    from ..models import UploadTicket
 
 TICKET_MARGIN = 300.0
 """Seconds: a ticket with less time left than this is uploaded again before create."""
@@ -58,6 +61,8 @@ class RefPipeline:
         self._progress = progress
         self._touched = touched or progress
         self._decoders: cf.ThreadPoolExecutor | None = None
+        self.journal: FlowJournal | None = None
+        """Where finished uploads are looked up and recorded (None: nowhere)."""
 
     def close(self) -> None:
         """Let the decoder threads go once their work is done (a new run starts new ones)."""
@@ -110,8 +115,10 @@ class RefPipeline:
         while True:
             ticket = ref.ticket
             if ticket is not None and ticket.ticket_seconds_left() < TICKET_MARGIN:
-                ref.forget_ticket()
+                self.forget(ref)
                 ref.note("ticket expired; uploading again")
+            if not ref.uploaded and ref.ticket is None and not reuploaded:
+                self._reuse(ref)
             if not ref.uploaded:
                 self._upload(run, ref)
             if not ref._classify or ref.classification is not None:
@@ -128,12 +135,46 @@ class RefPipeline:
                 if reuploaded:  # a fresh upload was refused too: not an expiry, give up
                     raise
                 reuploaded = True
-                ref.forget_ticket()
-                ref.note("ticket no longer valid; uploading again")
+                earlier = ref.reused
+                self.forget(ref)
+                ref.note(
+                    "uploaded earlier, but the server no longer has it; uploading again"
+                    if earlier
+                    else "ticket no longer valid; uploading again"
+                )
                 continue
             pose = ref.classification
+            if self.journal is not None and ref.image is not None:
+                self.journal.classified(
+                    ref_key(ref.image), pose.upload_id, pose.pose, pose.confidence
+                )
             self._notify(ref, "classified", f"{pose.pose} {pose.confidence:.0%}")
             return
+
+    def _reuse(self, ref: RefUpload) -> None:
+        """Take the ticket an earlier run (another kernel, a script) uploaded these bytes to."""
+        journal, image = self.journal, ref.image
+        if journal is None or not journal.enabled or image is None:
+            return
+        found = journal.reusable(ref_key(image), TICKET_MARGIN)
+        if found is None:
+            return
+        deadline = datetime.fromtimestamp(found.deadline, timezone.utc)
+        minted = deadline - TICKET_TTL
+        # no URL: an earlier run's signed URL is never kept, and none is needed any more
+        ref.ticket = UploadTicket(found.upload_id, "", {}, expires_at=minted, minted_at=minted)
+        ref.uploaded, ref.reused, ref.bytes_sent = True, True, image.size
+        if found.pose is not None and found.confidence is not None:
+            pose = cast(Pose, found.pose)
+            ref.classification = Classification(found.upload_id, pose, found.confidence)
+        ref.note("uploaded earlier, reused")
+        self._notify(ref, "classified" if ref.classification else "uploaded", ref.notice)
+
+    def forget(self, ref: RefUpload) -> None:
+        """Drop the ref's ticket, here and in the journal."""
+        if self.journal is not None and ref.ticket is not None:
+            self.journal.forget([ref.ticket.upload_id])
+        ref.forget_ticket()
 
     def _upload(self, run: Run, ref: RefUpload) -> None:
         """Mint (unless a ticket is held) and PUT; the client re-mints an expiring URL."""
@@ -148,6 +189,8 @@ class RefPipeline:
                 ref.note(reason)
             self._notify(ref, "minted", f"URL valid until {ticket.expires_at:%H:%M:%S} UTC")
             stop_if_cancelled(run)
+            if self.journal is not None:
+                self.journal.start()  # the team id, asked for beside this ticket's PUT
             self._notify(ref, "uploading", None)
 
         def progress(sent: int, total: int) -> None:
@@ -169,4 +212,9 @@ class RefPipeline:
                 on_progress=progress,
             )
         ref.uploaded, ref.bytes_sent = True, image.size
+        if self.journal is not None:
+            ticket = ref.ticket
+            self.journal.uploaded(
+                ref_key(image), ticket.upload_id, ticket.ticket_deadline.timestamp()
+            )
         self._notify(ref, "uploaded", None)

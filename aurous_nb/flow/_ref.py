@@ -52,6 +52,8 @@ class RefUpload:
         """The current upload ticket (URL 15 min, ticket 24 h), or None."""
         self.uploaded = False
         """Whether the bytes reached the current ticket's URL."""
+        self.reused = False
+        """Whether the ticket is one an earlier run uploaded these bytes to (the journal's)."""
         self.bytes_sent = 0
         self.total_bytes = 0
         self.classification: Classification | None = None
@@ -109,6 +111,7 @@ class RefUpload:
         """Drop the ticket and everything tied to it (after expiry or rejection)."""
         self.ticket = None
         self.uploaded = False
+        self.reused = False
         self.classification = None
         self.bytes_sent = 0
 

@@ -90,7 +90,7 @@ class _CharacterRun:
     def main(self) -> Any:
         args = self.args
         if self.cell is None:
-            for flag in ("generate", "save", "dry_run", "downscale", "keep_metadata"):
+            for flag in ("generate", "save", "dry_run", "downscale", "keep_metadata", "new"):
                 if getattr(args, flag):
                     option = "--" + flag.replace("_", "-")
                     raise UsageError(f"{option} needs a cell body (%%aurous_character)")
@@ -153,6 +153,7 @@ class _CharacterRun:
         else:
             flow.attributes = dict(body.attributes) or None
             flow.downscale = self.args.downscale
+            flow.new = self.args.new
         failed = [ref for ref in flow.check(deep=self.args.dry_run) if ref.image is None]
         if self.args.dry_run:
             return self.dry_run(flow, body, failed)
@@ -194,6 +195,8 @@ class _CharacterRun:
             keep_metadata=self.args.keep_metadata,
             thumbnails=True,  # the live output shows them; classify waits for the deep check
             fix_style="magic",
+            journal=self.magics.journal,
+            new=self.args.new,
         )
         for spec, source in zip(body.refs, sources, strict=True):
             flow.add(source, name=spec.name)

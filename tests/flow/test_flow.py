@@ -67,7 +67,14 @@ def test_six_refs_in_parallel(
     assert character.status == "ready" and flow.state == "done"
     assert character.poses == ("front", "side", "back", "portrait", "portrait", "side")
     assert character.attributes == {"hair_color": "black"}
-    assert routes(aurous_sandbox) == {"init": 6, "upload": 6, "classify": 6, "create": 1}
+    # and the team, asked for once beside the first PUT: the journal keeps tickets per team
+    assert routes(aurous_sandbox) == {
+        "team": 1,
+        "init": 6,
+        "upload": 6,
+        "classify": 6,
+        "create": 1,
+    }
     assert [r.state for r in flow.refs] == ["consumed"] * 6
     assert [r.pose for r in flow.refs] == ["front", "side", "back", "portrait", "portrait", "side"]
     for ref in flow.refs:

@@ -436,7 +436,8 @@ def test_close_stops_the_uploads(uploader: CharacterUploader, aurous_sandbox: Sa
     wait_cards(uploader, lambda: ref.state == "uploading", "the PUT")
     uploader.close()
     assert settle(_lingering) == []  # the PUT in flight finishes; nothing starts after it
-    assert [r.route for r in aurous_sandbox.requests] == ["init", "upload"]
+    # the team is asked for beside the first PUT (the journal keeps tickets per team)
+    assert sorted(r.route for r in aurous_sandbox.requests) == ["init", "team", "upload"]
     assert ref.state == "uploaded"  # the flow keeps it: running it again resumes from here
 
 
