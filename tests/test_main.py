@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aurous_nb.__main__ import demo, main
+from tests.support.environ import child_env
 
 
 def check_summary(text: str) -> None:
@@ -31,7 +31,7 @@ def check_summary(text: str) -> None:
 
 def test_demo_on_a_fresh_machine(tmp_path: Path) -> None:
     """A subprocess with a hostile environment: no key, a base URL and proxy that go nowhere."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    env = child_env()
     env.update(
         HOME=str(tmp_path),
         AUROUS_API_KEY="not-a-key",

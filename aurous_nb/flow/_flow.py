@@ -360,6 +360,9 @@ class CharacterFlow:
             self._set_flow(outcome, message)
 
     def _prepare_and_create(self, run: Run) -> Character:
+        earlier = self._made_earlier()
+        if earlier is not None:
+            return earlier
         while True:
             self._prepare(run, list(self.refs))
             with self._lock:  # refs may have been added meanwhile; freeze them for create
@@ -464,6 +467,18 @@ class CharacterFlow:
                     self._set_ref(ref, "checked", ref.notice)
                 self._prepare(run, stale)
         raise FlowError("create kept rejecting freshly uploaded refs; giving up")
+
+    def _made_earlier(self) -> Character | None:
+        """The character an earlier run made for this very request, if the journal has one
+        (asked before anything is uploaded; ``new=True`` skips it)."""
+        journal = self._pipeline.journal
+        if journal is None or self.new:
+            return None
+        refs = list(self.refs)
+        self._check_refs([ref for ref in refs if ref.image is None])
+        request = self._create_key(refs)
+        character_id = journal.made(request) if request is not None else None
+        return self._earlier(character_id) if character_id is not None else None
 
     def _create_key(self, refs: list[RefUpload]) -> CreateKey | None:
         if self._pipeline.journal is None or not self._pipeline.journal.enabled:

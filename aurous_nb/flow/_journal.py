@@ -333,6 +333,19 @@ class Journal:
                 )
         return found
 
+    def made(self, host: str, name: str, digests: Sequence[str]) -> list[tuple[str, str]]:
+        """(team, character id) of every create for this request known to have finished."""
+        rows: list[tuple[str, str]] = []
+        with self._db() as db:
+            if db is None:
+                return []
+            rows = db.execute(
+                "SELECT team, character_id FROM characters WHERE host=? AND name=? AND digests=? "
+                "AND character_id IS NOT NULL AND created>?",
+                (host, name, ",".join(digests), self._now() - TICKET_TTL.total_seconds()),
+            ).fetchall()
+        return [(team, char) for team, char in rows]
+
     def record_character(
         self, team: str, host: str, name: str, digests: Sequence[str], character_id: str
     ) -> None:
@@ -484,6 +497,17 @@ class FlowJournal:
         return self.journal.claim_create(
             team, self.host, key.name, key.parts, idempotency_key, upload_ids
         )
+
+    def made(self, key: CreateKey) -> str | None:
+        """The id of a character an earlier run made for this request, if any (the team is
+        only asked for when the journal has one)."""
+        if not self.enabled:
+            return None
+        found = self.journal.made(self.host, key.name, key.parts)
+        if not found:
+            return None
+        team = self.team()
+        return next((char for t, char in found if t == team), None)
 
     def created(self, key: CreateKey, character_id: str, upload_ids: Sequence[str]) -> None:
         team = self.team() if self.enabled else None
