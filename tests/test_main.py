@@ -89,3 +89,24 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out.startswith("aurous_nb ")
+
+
+def test_journal_command_lists_and_clears(_journal_per_test: Path) -> None:
+    from aurous_nb.flow import Journal
+
+    journal = Journal(_journal_per_test)
+    journal.record_upload("team_1", "http://h", "d", "upl_1", 4e9)
+    journal.claim_create("team_1", "http://h", "Ada", ["d"], "key-1", ["upl_1"])
+    journal.record_character("team_1", "http://h", "Ada", ["d"], "char_1")
+    env = child_env()
+    run = [sys.executable, "-m", "aurous_nb", "journal"]
+    listed = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{_journal_per_test}: 1 live ticket" in listed.stdout
+    assert "'Ada' (1 ref) at http://h: char_1" in listed.stdout
+    cleared = subprocess.run([*run, "--clear"], env=env, capture_output=True, text=True)
+    assert cleared.returncode == 0 and "2 entries deleted" in cleared.stdout
+    off = subprocess.run(
+        run, env={**env, "AUROUS_NB_JOURNAL": "off"}, capture_output=True, text=True
+    )
+    assert "switched off" in off.stdout
