@@ -1,7 +1,7 @@
 """aurous_nb: the Aurous Labs character API in Jupyter and IPython.
 
 Three ways in, one engine: magics (``%load_ext aurous_nb``), widgets
-(:class:`CharacterUploader`, :class:`SynthesisReview`) and plain Python
+(:class:`CharacterUploader`, :class:`SynthesisReview`, :class:`CharacterGallery`) and plain Python
 (:class:`AurousClient`, :class:`CharacterFlow`). Heavy modules (Pillow,
 werkzeug, ipywidgets) load lazily, on first use of the name that needs them.
 """
@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "Balance": "aurous_nb.models",
     "Page": "aurous_nb.models",
     "CharacterUploader": "aurous_nb.widgets",
+    "CharacterGallery": "aurous_nb.widgets",
     "SynthesisReview": "aurous_nb.widgets",
     "Sandbox": "aurous_nb.sandbox",
     "errors": "aurous_nb.errors",
@@ -37,6 +38,7 @@ __all__ = [
     "Balance",
     "Character",
     "CharacterFlow",
+    "CharacterGallery",
     "CharacterUploader",
     "Classification",
     "FlowEvent",
@@ -59,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .flow import CharacterFlow, FlowEvent, RefUpload
     from .models import Balance, Character, Classification, Page, Ref, Team, UploadTicket
     from .sandbox import Sandbox
-    from .widgets import CharacterUploader, SynthesisReview
+    from .widgets import CharacterGallery, CharacterUploader, SynthesisReview
 
 
 def __getattr__(name: str) -> Any:

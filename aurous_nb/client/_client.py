@@ -389,12 +389,27 @@ class AurousClient:
             params={"limit": limit, "starting_after": starting_after},
         )
 
-    def iter_characters(self, *, limit: int = 100) -> Iterator[Character]:
-        """Every character of the team, fetching pages of ``limit`` as needed."""
+    def iter_characters(
+        self, *, limit: int = 100, status: str | None = None, name: str | None = None
+    ) -> Iterator[Character]:
+        """Every character of the team, newest first, fetching pages of ``limit`` as needed.
+
+        Args:
+            limit: characters per list request (1–100).
+            status: only characters in this status. The API has no filters, so this (and
+                ``name``) is matched here, fetching further pages as needed.
+            name: only characters whose name contains this, in any case.
+        """
+        wanted = name.strip().casefold() if name else ""
         cursor: str | None = None
         while True:
             page = self.list_characters(limit=limit, starting_after=cursor)
-            yield from page.data
+            for character in page.data:
+                if status is not None and character.status != status:
+                    continue
+                if wanted and wanted not in character.name.casefold():
+                    continue
+                yield character
             if not page.has_more or page.next_cursor in (None, cursor):
                 return
             cursor = page.next_cursor

@@ -273,7 +273,8 @@ class Transport:
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+            # 32: a gallery page fetches its thumbnails at once (and six refs upload at once)
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         self.session = session

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._character import character_html, character_text
 from ._flow import coverage_hints, flow_html, flow_text
+from ._gallery import gallery_card_html, gallery_detail_html, gallery_record_html
 from ._style import ERROR, FONT, MUTED, WARN, badge, escape, state_color
 from ._table import characters_table
 from ._words import EXPIRY_PHRASES, STATE_LABELS, expiry_text, state_label, status_word
@@ -28,6 +29,9 @@ __all__ = [
     "expiry_text",
     "flow_html",
     "flow_text",
+    "gallery_card_html",
+    "gallery_detail_html",
+    "gallery_record_html",
     "state_color",
     "state_label",
     "status_word",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import keyword
 import threading
 import time
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -386,6 +387,36 @@ class _CharacterRun:
         view.refresh(force=True)
         self.store(character)
         return character
+
+
+def run_characters_magic(magics: AurousMagics, args: Any) -> Any:
+    """Carry out ``%aurous_characters``: the gallery in a notebook, a table in a terminal."""
+    if args.limit < 1 or args.limit > 1000:
+        raise UsageError(f"--limit {args.limit} must be 1–1000")
+    out = _out_var(args.out)
+    status = None if args.status == "all" else args.status
+    client = magics.require_client()
+    shell: Any = magics.shell
+    if frontend_mode(shell, magics.display_mode) == "text":
+        from ..display import characters_table
+
+        try:
+            found = list(
+                islice(client.iter_characters(status=status, name=args.name), args.limit + 1)
+            )
+        except AurousError as exc:
+            raise AurousMagicError(error_line(exc), title=type(exc).__name__) from None
+        shown = found[: args.limit]
+        print(characters_table(shown, more=len(found) > args.limit))
+        if out is not None:
+            shell.user_ns[out] = shown
+        return None
+    from ..widgets import CharacterGallery
+
+    gallery = CharacterGallery(client, status, args.limit, name=args.name)
+    if out is not None:
+        shell.user_ns[out] = gallery
+    return gallery
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

@@ -361,6 +361,36 @@ class AurousMagics(Magics):
         args = parse_magic_args(self.aurous_character, line)
         return run_character_magic(self, args, cell)
 
+    # ---------------------------------------------------------------- %aurous_characters
+
+    @magic_arguments()
+    @argument(
+        "--status",
+        choices=("all", "ready", "reviewing", "synthesizing", "failed"),
+        default="all",
+        help="show only characters in this status",
+    )
+    @argument("--name", default="", metavar="TEXT", help="show only names containing TEXT")
+    @argument("--limit", type=int, default=24, metavar="N", help="characters per page (default 24)")
+    @argument("--out", metavar="VAR", help="also store the gallery (or the list) in VAR")
+    @line_magic
+    def aurous_characters(self, line: str) -> Any:
+        """Show the team's characters, newest first.
+
+        In a notebook: a gallery (:class:`~aurous_nb.widgets.CharacterGallery`) with filters,
+        "Load more" and, for an opened character, Rename, Save, Resynthesize, Regenerate and
+        Delete. In a terminal: a table of id, name, status, refs and created.
+
+        Examples::
+
+            %aurous_characters
+            %aurous_characters --status reviewing --limit 50
+        """
+        from ._character import run_characters_magic
+
+        args = parse_magic_args(self.aurous_characters, line)
+        return run_characters_magic(self, args)
+
 
 def _loaded_magics(shell: Any = None) -> AurousMagics | None:
     found = loaded_magics(shell)

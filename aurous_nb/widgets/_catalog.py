@@ -1,8 +1,9 @@
 """The team's characters as a gallery sees them: pages of the list with local filters, each
 ref's thumbnail fetched once per session, and characters in ``synthesizing`` polled.
 
-``GET /v1/characters`` has no filters (API.md §9.6), so status and name are filtered here,
-fetching further pages until a gallery page is full or the list ends. Ref URLs are signed
+``GET /v1/characters`` has no filters (API.md §9.6), so status and name are matched by the
+client (:meth:`~aurous_nb.client.AurousClient.iter_characters`), fetching further pages until
+a gallery page is full or the list ends. Ref URLs are signed
 storage links that expire in about 24 h; thumbnails are cached by the URL's path, which stays
 the same when the token changes, and only ever kept as small data URIs.
 """
@@ -13,8 +14,9 @@ import concurrent.futures as cf
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -51,35 +53,35 @@ class Filters:
         return self.name.strip().casefold() in character.name.casefold()
 
 
-@dataclass
 class Catalog:
     """Pages through the team's characters, newest first, keeping those that match.
 
     Not thread-safe by itself: the gallery calls it from one worker at a time.
     """
 
-    client: AurousClient
-    filters: Filters = field(default_factory=Filters)
-    page_size: int = 24
-    items: list[Character] = field(default_factory=list)
-    """What is shown, in order."""
-    _cursor: str | None = None
-    _ended: bool = False
-    _waiting: list[Character] = field(default_factory=list)  # matched, not shown yet
+    def __init__(self, client: AurousClient, filters: Filters | None = None, page_size: int = 24):
+        self.client = client
+        self.filters = filters or Filters()
+        self.page_size = page_size
+        self.items: list[Character] = []
+        """What is shown, in order."""
+        self._source: Iterator[Character] | None = None
+        self._ahead: list[Character] = []  # read one ahead, to know if there is more
 
     @property
     def has_more(self) -> bool:
         """Whether "Load more" can show more."""
-        return bool(self._waiting) or not self._ended
+        return self._source is None or bool(self._ahead)
 
     def load_more(self) -> list[Character]:
         """Show up to ``page_size`` more matching characters; returns those added."""
-        while len(self._waiting) < self.page_size and not self._ended:
-            page = self.client.list_characters(limit=LIST_LIMIT, starting_after=self._cursor)
-            self._waiting.extend(c for c in page.data if self.filters.match(c))
-            self._ended = not page.has_more or page.next_cursor in (None, self._cursor)
-            self._cursor = page.next_cursor
-        added, self._waiting = self._waiting[: self.page_size], self._waiting[self.page_size :]
+        if self._source is None:
+            self._source = self.client.iter_characters(
+                limit=LIST_LIMIT, status=self.filters.status, name=self.filters.name
+            )
+        added, self._ahead = self._ahead, []
+        added += islice(self._source, self.page_size + 1 - len(added))
+        added, self._ahead = added[: self.page_size], added[self.page_size :]
         self.items.extend(added)
         return added
 
@@ -87,7 +89,7 @@ class Catalog:
         """Start over from the newest (with new filters); returns the first page."""
         if filters is not None:
             self.filters = filters
-        self.items, self._waiting, self._cursor, self._ended = [], [], None, False
+        self.items, self._source, self._ahead = [], None, []
         return self.load_more()
 
     def replace(self, character: Character) -> None:

@@ -457,3 +457,26 @@ def test_an_unknown_option_is_named_first(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         ip.run_cell(line)
+
+
+def test_characters_magic_shows_the_gallery(
+    ip: TestingShell, magics: AurousMagics, aurous_sandbox: Sandbox
+) -> None:
+    from aurous_nb.widgets import CharacterGallery
+    from tests.support.sandbox import SandboxAPI
+    from tests.support.waiting import wait_for
+
+    SandboxAPI(aurous_sandbox).create("Ada")
+    use_key(ip, aurous_sandbox)
+    ip.run_cell("%config AurousMagics.display_mode = 'html'")
+    gallery = ip.run_cell("%aurous_characters --status ready --out g").result
+    try:
+        assert isinstance(gallery, CharacterGallery) and ip.user_ns["g"] is gallery
+        wait_for(lambda: [c.name for c in gallery.characters] == ["Ada"], 15, "the first page")
+        assert gallery.status_filter.value == "ready"
+    finally:
+        gallery.close()
+    with pytest.raises(UsageError, match="invalid choice: 'done'"):
+        ip.run_cell("%aurous_characters --status done")
+    with pytest.raises(UsageError, match="--limit 0 must be 1–1000"):
+        ip.run_cell("%aurous_characters --limit 0")

@@ -130,3 +130,24 @@ def test_live_view_throttles_and_skips_unchanged(capsys: pytest.CaptureFixture[s
         "a.png  uploaded",
     ]
     assert view.refresh(force=True) is False and view.updates == 2
+
+
+def test_characters_table_in_a_terminal(
+    aurous_sandbox: Sandbox, sandbox_api: Any, tmp_path: Path
+) -> None:
+    for name in ("Ada", "Bea", "Cy"):
+        sandbox_api.create(name)
+    out = run_python(
+        "%aurous_characters --limit 2",
+        aurous_sandbox,
+        str(BIN / "ipython"),
+        "--no-banner",
+        "--ext=aurous_nb",
+        f"--ipython-dir={tmp_path}",
+        "--HistoryManager.hist_file=:memory:",
+        "-c",
+    )
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["id", "name", "status", "refs", "created"]
+    assert [line.split()[1] for line in lines[2:4]] == ["Cy", "Bea"]  # newest first
+    assert "raise --limit" in lines[-1] and "<div" not in out
