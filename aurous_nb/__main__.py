@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TextIO
 
+from ._text import one_line, plural
 from ._version import __version__
 from .flow import CharacterFlow, FlowEvent
 
@@ -131,11 +132,63 @@ def demo(latency_ms: float = 0.0, name: str = "Demo character", out: TextIO | No
     spent = ", ".join(f"{counts[route]} {label}" for route, label in _ROUTES)
     print(f"  timing   {total:.2f} s for {len(flow.refs)} refs in parallel ({timeline})", file=out)
     print(f"  requests {sum(counts.values())}: {spent}", file=out)
-    print(
-        "\nNext: `jupyter lab notebooks/` for the demos, or in a notebook:\n"
-        '  %load_ext aurous_nb\n  %aurous_key --sandbox\n  %aurous_character "Name"',
-        file=out,
-    )
+    print(_next_steps(), file=out)
+    return 0
+
+
+def _next_steps() -> str:
+    """What to try after the demo, with what an installed package has (no repository)."""
+    lines = [
+        "",
+        "Next, in JupyterLab or Jupyter Notebook (pip install jupyterlab):",
+        "  %load_ext aurous_nb",
+        "  %aurous_key --sandbox            # or %aurous_key with your team's key",
+        '  %aurous_character "Name"         # the upload widget: drop 1-6 photos',
+        "From Python: help(aurous_nb.AurousClient); a sandbox of your own: aurous-sandbox",
+    ]
+    home = _homepage()
+    if home:
+        lines.append(f"Demo notebooks and docs: {home}")
+    return "\n".join(lines)
+
+
+def _homepage() -> str | None:
+    """The project's homepage from the installed metadata (pyproject's [project.urls])."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = metadata("aurous_nb").get_all("Project-URL") or []
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "homepage":
+            return url.strip()
+    return None
+
+
+def journal(*, clear: bool = False, out: TextIO | None = None) -> int:
+    """``python -m aurous_nb journal [--clear]``; returns the exit code."""
+    from .flow import ENV_JOURNAL, Journal
+
+    out = out or sys.stdout
+    book = Journal.default()
+    if book.path is None:
+        print(f"the journal is switched off (${ENV_JOURNAL}=off)", file=out)
+        return 0
+    if clear:
+        print(f"{book.path}: {plural(book.clear(), 'entry', 'entries')} deleted", file=out)
+        return 0 if book.warning is None else 1
+    rows = book.summary()
+    print(f"{book.path}: {plural(book.live_tickets(), 'live ticket')}", file=out)
+    for host, name, created, refs, character in rows:
+        made = character or "not known to have finished"
+        print(
+            f"  {created}  {one_line(name)!r} ({plural(refs, 'ref')}) at {host}: {made}", file=out
+        )
+    if book.warning:
+        print(book.warning, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -157,7 +210,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--latency-ms", type=float, default=0.0, help="extra latency per sandbox request"
     )
     demo_parser.add_argument("--name", default="Demo character", help="the character's name")
+    journal_parser = commands.add_parser(
+        "journal",
+        help="list (or --clear) what earlier runs uploaded and created",
+        description="The journal lets a re-run after a kernel restart reuse finished uploads "
+        "and the create's Idempotency-Key instead of uploading again or making a second "
+        "character. It holds no API key and no signed upload URL.",
+    )
+    journal_parser.add_argument("--clear", action="store_true", help="delete every entry")
     args = parser.parse_args(argv)
+    if args.command == "journal":
+        return journal(clear=args.clear)
     if args.command != "demo":
         parser.print_help(sys.stderr)
         return 2

@@ -8,9 +8,10 @@ both are checked against one table of cases, ``tests/fixtures/formats.json``.
 
 from __future__ import annotations
 
+import html
 import re
 
-__all__ = ["error_line", "format_duration", "format_size", "one_line", "plural"]
+__all__ = ["body_text", "error_line", "format_duration", "format_size", "one_line", "plural"]
 
 # C0/C1 control characters left after whitespace is collapsed (ESC, NUL, DEL, ...): shown
 # escaped, so a hostile filename or server text cannot drive the terminal showing it.
@@ -23,6 +24,26 @@ def one_line(text: object) -> str:
     control characters (ESC, NUL, DEL, C1) shown escaped as ``\\x1b`` and the like."""
     line = " ".join(str(text).split())
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
+
+
+_HTML = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+
+
+def body_text(text: str, limit: int = 120) -> str:
+    """A response body that is not JSON as one short line for a message: an HTML page (a
+    proxy's 502, a captive portal) as ``HTML page:``, its title and its visible text;
+    anything else as it is; at most ``limit`` characters of it."""
+    if not _HTML.search(text):
+        return one_line(text)[:limit]
+    visible = one_line(html.unescape(_TAG.sub(" ", _HIDDEN.sub(" ", text))))
+    found = _TITLE.search(text)
+    title = one_line(html.unescape(_TAG.sub(" ", found.group(1)))) if found else ""
+    if title and title not in visible:  # nginx repeats its title in an <h1>; others do not
+        visible = f"{title}: {visible}" if visible else title
+    return f"HTML page: {visible[:limit]}"
 
 
 def error_line(exc: BaseException) -> str:

@@ -10,9 +10,10 @@
      │    └── FlowCancelled
      ├── WaitTimeoutError(TimeoutError)        wait_for_character gave up (the character is fine)
      └── APIError                              anything from talking to the API
-          ├── APIConnectionError               refused/reset/dropped connection, bad response
-          │    └── APITimeoutError
-          └── APIStatusError                   non-2xx response
+          ├── APIConnectionError               refused/reset/dropped/cut-short connection
+          │    └── APITimeoutError             a read timed out, or the call's deadline passed
+          ├── APIResponseValidationError       2xx whose body is not the JSON object expected
+          └── APIStatusError                   non-2xx response (3xx: redirects are not followed)
                ├── BadRequestError 400
                │    ├── UploadInvalidError        upload_invalid
                │    ├── ParameterCombinationError parameter_invalid_combination
@@ -39,6 +40,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from ._text import body_text
 from ._text import one_line as _one_line
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
+    "APIResponseValidationError",
     "APIStatusError",
     "BadRequestError",
     "UploadInvalidError",
@@ -188,11 +191,50 @@ class APIError(AurousError):
 
 
 class APIConnectionError(APIError):
-    """No usable response: connection refused, reset or dropped, or an undecodable body."""
+    """No usable response: connection refused, reset or dropped, or a body cut short."""
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out (connect or read)."""
+    """The request timed out: connecting, one read, or the whole call (its deadline)."""
+
+
+class APIResponseValidationError(APIError):
+    """A 2xx response whose body is not what the endpoint returns: not JSON, not a JSON
+    object, or a known field of the wrong type. Not retried: the request was processed.
+
+    Attributes:
+        status: HTTP status code (2xx).
+        request_id: ``req_...`` from the ``Aurous-Request-Id`` header, or None.
+        field: the offending field as a path (``"status"``, ``"data[3].refs[0].pose"``), or
+            None when the body as a whole is wrong.
+        headers: the response headers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        request_id: str | None = None,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status = status
+        self.request_id = request_id
+        self.field = field
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+
+    @property
+    def status_code(self) -> int:
+        """Alias of :attr:`status`."""
+        return self.status
+
+    def __str__(self) -> str:
+        tail = f" (request_id={self.request_id})" if self.request_id else ""
+        return _one_line(f"{self.message}{tail}")
 
 
 class APIStatusError(APIError):
@@ -416,6 +458,7 @@ def make_status_error(
     reason: str | None = None,
     method: str | None = None,
     url: str | None = None,
+    detail: str | None = None,
 ) -> APIStatusError:
     """Build the exception for a non-2xx response.
 
@@ -430,6 +473,8 @@ def make_status_error(
         reason: HTTP reason phrase, used when the body says nothing useful.
         method: request method, kept on the exception.
         url: request URL without query string, kept on the exception.
+        detail: what is known about a body that could not be read (it undid its gzip, ...),
+            said instead of describing the body.
     """
     headers = headers if headers is not None else {}
     decoded: Any = body
@@ -440,7 +485,7 @@ def make_status_error(
             decoded = json.loads(text) if text.strip() else None
         except ValueError:
             decoded = None
-            snippet = _one_line(text)[:120]
+            snippet = body_text(text)
     envelope: Mapping[str, Any] = {}
     if isinstance(decoded, Mapping):
         inner = decoded.get("error")
@@ -456,8 +501,11 @@ def make_status_error(
     if not message:
         what = reason or "error"
         message = f"HTTP {status} {what}"
-        if snippet:
-            message += f" with a non-JSON body: {snippet}"
+        if detail:
+            message += f": {detail}"
+        elif snippet:
+            page = snippet.startswith("HTML page: ")
+            message += f" with an {snippet}" if page else f" with a non-JSON body: {snippet}"
         elif decoded is None:
             message += " with an empty body"
     request_id = _str_or_none(envelope.get("request_id")) or get_header(

@@ -119,7 +119,7 @@ def test_non_json_bodies() -> None:
     err = E.make_status_error(502, html, {}, reason="Bad Gateway", method="GET", url="http://x/v1")
     assert isinstance(err, E.InternalServerError)
     assert err.code is None and err.type is None
-    assert str(err).startswith("502: HTTP 502 Bad Gateway with a non-JSON body: <html> <head>")
+    assert str(err) == "502: HTTP 502 Bad Gateway with an HTML page: 502 Bad Gateway: nginx"
     assert "\n" not in str(err)
     assert err.method == "GET" and err.url == "http://x/v1"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from aurous_nb.models import (
     DeletedCharacter,
     Page,
     Ref,
+    ShapeError,
     Team,
     UploadTicket,
     parse_timestamp,
@@ -170,3 +172,55 @@ def test_page() -> None:
     # has_more without a cursor cannot be followed: treat it as the last page
     odd = Page.from_dict({"data": [], "has_more": True}, Character.from_dict)
     assert not odd.has_more
+
+
+def test_character_status_is_kept_as_sent_never_invented() -> None:
+    for sent, kept in (("ready", "ready"), ("queued", "queued"), (None, None)):
+        c = Character.from_dict(_char(status=sent))
+        assert c.status == kept
+        assert c.settled is (kept in ("ready", "reviewing", "failed", "deleted"))
+    missing = _char()
+    del missing["status"]
+    assert Character.from_dict(missing).status is None
+    assert not Character.from_dict(missing).settled
+
+
+def test_balance_billing_mode_is_an_open_enum() -> None:
+    base = {"credits": 5, "held_credits": 0, "available_credits": 5, "currency": "credit"}
+    assert Balance.from_dict({**base, "billing_mode": "metered"}).billing_mode == "metered"
+    assert Balance.from_dict({**base, "billing_mode": "exempt"}).billing_mode == "exempt"
+    assert Balance.from_dict({**base, "billing_mode": "pooled"}).billing_mode == "pooled"
+    assert Balance.from_dict(base).billing_mode is None  # an older copy of the page
+
+
+@pytest.mark.parametrize(
+    ("build", "field", "problem"),
+    [
+        (lambda: Character.from_dict([_char()]), None, "is an array of 1 item, expected"),
+        (lambda: Character.from_dict(_char(status=1)), "status", "is a number (1)"),
+        (lambda: Character.from_dict(_char(refs=[{"url": 5}])), "refs[0].url", "a number (5)"),
+        (lambda: Character.from_dict(_char(created_at=[])), "created_at", "an array of 0"),
+        (lambda: Team.from_dict({"id": "t", "credits": True}), "credits", "a boolean (true)"),
+        (lambda: Team.from_dict({"name": "t"}), "id", "is missing"),
+        (lambda: Balance.from_dict({"credits": float("nan")}), "credits", "a finite number"),
+        (lambda: DeletedCharacter.from_dict(None), None, "is null, expected a JSON object"),
+        (
+            lambda: Page.from_dict({"data": [_char(), 7]}, Character.from_dict),
+            "data[1]",
+            "is a number (7), expected a JSON object (a character)",
+        ),
+        (
+            lambda: UploadTicket.from_dict({"upload_id": "u", "upload_url": "x", "expires_at": 1j}),
+            "expires_at",
+            "is complex, expected an ISO 8601 timestamp",
+        ),
+    ],
+)
+def test_wrong_shapes_raise_a_shape_error_naming_the_field(
+    build: Any, field: str | None, problem: str
+) -> None:
+    with pytest.raises(ShapeError) as info:
+        build()
+    assert info.value.field == field
+    assert problem in str(info.value) and str(info.value).startswith(field or "the body")
+    assert isinstance(info.value, ValueError)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from aurous_nb._text import error_line, format_duration, format_size, one_line, plural
+from aurous_nb._text import (
+    body_text,
+    error_line,
+    format_duration,
+    format_size,
+    one_line,
+    plural,
+)
 from aurous_nb.display import expiry_text
 
 FORMATS = json.loads((Path(__file__).parent / "fixtures" / "formats.json").read_text("utf-8"))
@@ -42,3 +49,25 @@ def test_error_line_falls_back_to_the_class_name() -> None:
 def test_plural() -> None:
     assert [plural(n, "ref") for n in (0, 1, 2)] == ["0 refs", "1 ref", "2 refs"]
     assert plural(2, "index", "indices") == "2 indices"
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ("upstream connect error\nreset", "upstream connect error reset"),
+        (
+            "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+            "</h1></center><hr><center>nginx</center></body></html>",
+            "HTML page: 502 Bad Gateway nginx",
+        ),
+        (
+            "<!DOCTYPE html><html><head><title>Sign in</title><style>p{}</style>"
+            "<script>x()</script></head><body><p>Wi-Fi &amp; more</p></body></html>",
+            "HTML page: Sign in: Wi-Fi & more",
+        ),
+        ("<title>Only\x1b[31m a title</title>", "HTML page: Only\\x1b[31m a title"),
+        ("x" * 500, "x" * 120),
+    ],
+)
+def test_body_text(body: str, text: str) -> None:
+    assert body_text(body) == text

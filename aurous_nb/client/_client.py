@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -41,6 +41,7 @@ from ._config import (
     mask_key,
     resolve_api_key,
     resolve_base_url,
+    resolve_deadline,
 )
 from ._transport import RetryPolicy, Transport
 from .ratelimit import RateLimiter
@@ -48,6 +49,7 @@ from .ratelimit import RateLimiter
 __all__ = ["AurousClient", "RetryPolicy", "mask_key", "DEFAULT_BASE_URL", "DEFAULT_VERSION"]
 
 log = logging.getLogger("aurous_nb")
+T = TypeVar("T")
 
 URL_MARGIN = 30.0
 """Seconds: an upload URL with less time left than this is re-minted before the PUT."""
@@ -67,6 +69,11 @@ class AurousClient:
         version: ``Aurous-Version`` pin sent on every request; None sends no header (the
             team's default version applies).
         timeout: seconds for connecting and for each read.
+        deadline: seconds one call may take in all -- its attempts and the waits between
+            retries -- so a server or proxy that trickles its answer cannot hold a cell.
+            Default ``4 × timeout`` (120 s); ``math.inf`` for none. Waiting for a rate-limit
+            token before the first attempt, and the time a photo takes to stream to the
+            upload host, do not count.
         max_retries: retries per call after the first attempt (0 disables retrying).
         rate_limit: True for the documented client-side buckets, False for none, or a
             :class:`~aurous_nb.ratelimit.RateLimiter` (share one between clients of a team).
@@ -84,6 +91,7 @@ class AurousClient:
         base_url: str | None = None,
         version: str | None = DEFAULT_VERSION,
         timeout: float = 30.0,
+        deadline: float | None = None,
         max_retries: int = 4,
         rate_limit: bool | RateLimiter = True,
         session: requests.Session | None = None,
@@ -110,6 +118,7 @@ class AurousClient:
             base_url=self.base_url,
             version=version,
             timeout=float(timeout),
+            deadline=resolve_deadline(deadline, float(timeout)),
             policy=policy,
             limiter=limiter,
             session=session,
@@ -126,6 +135,11 @@ class AurousClient:
     def timeout(self) -> float:
         """Seconds for connecting and for each read."""
         return self._transport.timeout
+
+    @property
+    def deadline(self) -> float | None:
+        """Seconds one call may take in all, retries included (None: no deadline)."""
+        return self._transport.deadline
 
     @property
     def max_retries(self) -> int:
@@ -169,13 +183,23 @@ class AurousClient:
         self,
         method: str,
         path: str,
+        parse: Callable[[Any], T],
         *,
         json: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
-    ) -> Any:
+        empty_ok: bool = False,
+    ) -> T:
+        """One API call; ``parse`` builds the result from the body (see ``Transport.request``
+        for what is raised when the body is not what ``parse`` expects)."""
         return self._transport.request(
-            method, path, json=json, params=params, idempotency_key=idempotency_key
+            method,
+            path,
+            parse,
+            json=json,
+            params=params,
+            idempotency_key=idempotency_key,
+            empty_ok=empty_ok,
         )
 
     # -- uploads -------------------------------------------------------------------------
@@ -189,12 +213,12 @@ class AurousClient:
             content_type: ``image/jpeg``, ``image/png`` or ``image/webp``.
         """
         minted = datetime.now(timezone.utc)
-        data = self._request(
+        return self._request(
             "POST",
             "/v1/characters/uploads/init",
+            lambda d: UploadTicket.from_dict(d, minted_at=minted),
             json={"filename": filename, "extension": extension, "content_type": content_type},
         )
-        return UploadTicket.from_dict(data, minted_at=minted)
 
     def put_upload(
         self,
@@ -308,10 +332,12 @@ class AurousClient:
 
     def classify_upload(self, upload_id: str) -> Classification:
         """Detect the pose of an uploaded image (idempotent, free)."""
-        data = self._request(
-            "POST", "/v1/characters/uploads/classify", json={"upload_id": upload_id}
+        return self._request(
+            "POST",
+            "/v1/characters/uploads/classify",
+            lambda d: Classification.from_dict(d, upload_id=upload_id),
+            json={"upload_id": upload_id},
         )
-        return Classification.from_dict(data)
 
     # -- characters ----------------------------------------------------------------------
 
@@ -337,25 +363,30 @@ class AurousClient:
             body["attributes"] = dict(attributes)
         if client_reference_id is not None:
             body["client_reference_id"] = client_reference_id
-        data = self._request(
-            "POST", "/v1/characters", json=body, idempotency_key=idempotency_key or _new_key()
+        return self._request(
+            "POST",
+            "/v1/characters",
+            Character.from_dict,
+            json=body,
+            idempotency_key=idempotency_key or _new_key(),
         )
-        return Character.from_dict(data)
 
     def get_character(self, character_id: str) -> Character:
         """Retrieve one character (404 once deleted)."""
-        return Character.from_dict(
-            self._request("GET", f"/v1/characters/{_quote_id(character_id)}")
+        return self._request(
+            "GET", f"/v1/characters/{_quote_id(character_id)}", Character.from_dict
         )
 
     def list_characters(
         self, *, limit: int = 20, starting_after: str | None = None
     ) -> Page[Character]:
         """One page of the team's characters, newest first."""
-        data = self._request(
-            "GET", "/v1/characters", params={"limit": limit, "starting_after": starting_after}
+        return self._request(
+            "GET",
+            "/v1/characters",
+            lambda d: Page.from_dict(d, Character.from_dict),
+            params={"limit": limit, "starting_after": starting_after},
         )
-        return Page.from_dict(data, Character.from_dict)
 
     def iter_characters(self, *, limit: int = 100) -> Iterator[Character]:
         """Every character of the team, fetching pages of ``limit`` as needed."""
@@ -380,25 +411,27 @@ class AurousClient:
             body["name"] = name
         if attributes is not None:
             body["attributes"] = dict(attributes)
-        data = self._request("PATCH", f"/v1/characters/{_quote_id(character_id)}", json=body)
-        return Character.from_dict(data)
+        return self._request(
+            "PATCH", f"/v1/characters/{_quote_id(character_id)}", Character.from_dict, json=body
+        )
 
     def save_character(self, character_id: str) -> Character:
         """Accept a synthesized character: ``reviewing`` → ``ready`` (idempotent)."""
-        data = self._request("POST", f"/v1/characters/{_quote_id(character_id)}/save")
-        return Character.from_dict(data)
+        return self._request(
+            "POST", f"/v1/characters/{_quote_id(character_id)}/save", Character.from_dict
+        )
 
     def resynthesize_character(
         self, character_id: str, *, force_all: bool = False, idempotency_key: str | None = None
     ) -> Character:
         """Re-run all four poses (costs 4 generations); the character goes ``synthesizing``."""
-        data = self._request(
+        return self._request(
             "POST",
             f"/v1/characters/{_quote_id(character_id)}/resynthesize",
+            Character.from_dict,
             json={"force_all": bool(force_all)},
             idempotency_key=idempotency_key or _new_key(),
         )
-        return Character.from_dict(data)
 
     def regenerate_ref(
         self,
@@ -412,18 +445,22 @@ class AurousClient:
         body: dict[str, Any] = {"pose": pose}
         if prompt_override is not None:
             body["prompt_override"] = prompt_override
-        data = self._request(
+        return self._request(
             "POST",
             f"/v1/characters/{_quote_id(character_id)}/refs/regenerate",
+            Character.from_dict,
             json=body,
             idempotency_key=idempotency_key or _new_key(),
         )
-        return Character.from_dict(data)
 
     def delete_character(self, character_id: str) -> DeletedCharacter:
         """Delete a character (hard delete while ``reviewing``, soft delete otherwise)."""
-        data = self._request("DELETE", f"/v1/characters/{_quote_id(character_id)}")
-        return DeletedCharacter.from_dict(data)
+        return self._request(
+            "DELETE",
+            f"/v1/characters/{_quote_id(character_id)}",
+            lambda d: DeletedCharacter.from_dict(d, character_id=character_id),
+            empty_ok=True,  # a 204 without a body says as much
+        )
 
     def download_ref(self, url: str) -> bytes:
         """The image behind a ref's signed storage URL (``Character.refs[i].url``).
@@ -436,11 +473,11 @@ class AurousClient:
 
     def team(self) -> Team:
         """The team the key belongs to."""
-        return Team.from_dict(self._request("GET", "/v1/team"))
+        return self._request("GET", "/v1/team", Team.from_dict)
 
     def balance(self) -> Balance:
-        """The team's credits."""
-        return Balance.from_dict(self._request("GET", "/v1/balance"))
+        """The team's credits and billing mode."""
+        return self._request("GET", "/v1/balance", Balance.from_dict)
 
     # -- conveniences --------------------------------------------------------------------
 
@@ -456,9 +493,11 @@ class AurousClient:
     ) -> Character:
         """Poll until the character settles; return it.
 
-        Settled statuses are ``ready``, ``reviewing``, ``failed`` and ``deleted``
-        (:data:`SETTLED`). Any other status -- ``synthesizing``, or one this client does not
-        know yet -- is still changing, so polling goes on until ``timeout``.
+        The terminal statuses are ``ready``, ``reviewing``, ``failed`` and ``deleted``
+        (:data:`~aurous_nb.models.SETTLED`). Any other status -- ``synthesizing``, one this
+        client does not know yet, or none at all (a response without ``status``) -- is
+        taken to be still changing, so polling goes on until ``timeout``; nothing is ever
+        taken to be ``ready`` unless the server says so.
 
         Args:
             character_id: the character to watch.
@@ -478,8 +517,13 @@ class AurousClient:
                 return character
             left = deadline - time.monotonic()
             if left <= 0:
+                now = (
+                    "has no status yet"
+                    if character.status is None
+                    else (f"is still {character.status}")
+                )
                 raise WaitTimeoutError(
-                    f"{character_id} is still {character.status} after {timeout:g} s; "
+                    f"{character_id} {now} after {timeout:g} s; "
                     "call wait_for_character again to keep waiting"
                 )
             sleep(min(delay, left))

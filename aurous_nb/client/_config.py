@@ -6,6 +6,7 @@ that names what to change (and shows a key only masked).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 from ..errors import ConfigurationError
 
 __all__ = [
+    "DEADLINE_FACTOR",
     "DEFAULT_BASE_URL",
     "DEFAULT_VERSION",
     "ENV_API_KEY",
@@ -22,12 +24,15 @@ __all__ = [
     "resolve_api_key",
     "resolve_base_url",
     "check_version",
+    "resolve_deadline",
 ]
 
 DEFAULT_BASE_URL = "https://api.aurous-labs.com"
 DEFAULT_VERSION = "2026-05-15"
 ENV_API_KEY = "AUROUS_API_KEY"
 ENV_BASE_URL = "AUROUS_BASE_URL"
+DEADLINE_FACTOR = 4
+"""A call's default deadline, in timeouts: 120 s for the default 30 s timeout."""
 
 _KEY_RE = re.compile(r"^(al_live_[0-9a-fA-F]{64}|og_[A-Za-z0-9_\-]{8,})$")
 _VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -109,3 +114,19 @@ def check_version(version: str | None) -> str | None:
             f"version={version!r} is not a YYYY-MM-DD date (e.g. {DEFAULT_VERSION!r})."
         )
     return version
+
+
+def resolve_deadline(deadline: float | None, timeout: float) -> float | None:
+    """Seconds one call may take in all -- every attempt, and the waits between retries.
+
+    ``timeout`` bounds each connect and each read; a server (or a proxy) that sends a byte
+    now and then never trips it, and the deadline is what stops such a call. None picks
+    :data:`DEADLINE_FACTOR` × ``timeout``; ``math.inf`` means no deadline (returned as None).
+    """
+    if deadline is None:
+        return DEADLINE_FACTOR * timeout
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0:
+        raise ConfigurationError(
+            f"deadline={deadline!r} must be a positive number of seconds (math.inf for none)."
+        )
+    return None if math.isinf(deadline) else float(deadline)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from ._character import character_html, character_text
 from ._flow import coverage_hints, flow_html, flow_text
 from ._style import ERROR, FONT, MUTED, WARN, badge, escape, state_color
-from ._words import EXPIRY_PHRASES, STATE_LABELS, expiry_text, state_label
+from ._table import characters_table
+from ._words import EXPIRY_PHRASES, STATE_LABELS, expiry_text, state_label, status_word
 
 __all__ = [
     "ERROR",
@@ -21,6 +22,7 @@ __all__ = [
     "badge",
     "character_html",
     "character_text",
+    "characters_table",
     "coverage_hints",
     "escape",
     "expiry_text",
@@ -28,4 +30,5 @@ __all__ = [
     "flow_text",
     "state_color",
     "state_label",
+    "status_word",
 ]

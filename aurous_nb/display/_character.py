@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .._text import one_line
 from ._style import ERROR, FONT, MUTED, badge, escape, state_color
+from ._words import status_word
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Character
@@ -33,7 +34,7 @@ def character_html(character: Character) -> str:
         f'<div class="aurous-character" style="{FONT};border:1px solid #d0d7de;'
         'border-radius:8px;padding:8px 10px;display:inline-block;min-width:260px">',
         f"<div><b>{escape(character.name)}</b> "
-        f"{badge(character.status, state_color(character.status))}</div>",
+        f"{badge(status_word(character.status), state_color(character.status or ''))}</div>",
         f'<div style="color:{MUTED};font-family:monospace;font-size:12px">'
         f"{escape(character.id)}</div>",
     ]
@@ -57,7 +58,7 @@ def character_text(character: Character) -> str:
     escaped, so a hostile name cannot drive the terminal.
     """
     t = one_line
-    lines = [f"{t(character.name)} ({t(character.id)}) — {t(character.status)}"]
+    lines = [f"{t(character.name)} ({t(character.id)}) — {t(status_word(character.status))}"]
     for i, ref in enumerate(character.refs, 1):
         lines.append(f"  {i}. {t(ref.pose):<8} {t(ref.url.split('?', 1)[0])}")
     if character.error_message:

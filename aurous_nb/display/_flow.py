@@ -143,7 +143,11 @@ def _ref_card(ref: RefUpload, now: datetime, px: int, classify: bool) -> str:
 
 
 def flow_html(
-    flow: CharacterFlow, *, now: datetime | float | None = None, thumb_size: int | None = None
+    flow: CharacterFlow,
+    *,
+    now: datetime | float | None = None,
+    thumb_size: int | None = None,
+    with_character: bool = True,
 ) -> str:
     """A card per ref (thumbnail, name, size, state, progress, pose, expiry), hints, result.
 
@@ -152,6 +156,8 @@ def flow_html(
         now: the time countdowns are computed at (default: now).
         thumb_size: largest side in px the thumbnails are shown at (default 128, at most
             :data:`~aurous_nb.images.THUMB_SIDE`, the size they are stored at).
+        with_character: end with the created character's card (the magic leaves it to the
+            cell's result, so it is shown once).
     """
     at = _now(now)
     px = DEFAULT_THUMB_PX if not thumb_size else max(16, min(int(thumb_size), THUMB_SIDE))
@@ -173,7 +179,7 @@ def flow_html(
     if flow.error is not None and flow.state in ("failed", "cancelled"):
         message = error_line(flow.error)
         out.append(f'<div style="color:{ERROR};margin-top:6px">{escape(message)}</div>')
-    if flow.character is not None:
+    if flow.character is not None and with_character:
         out.append(f'<div style="margin-top:8px">{character_html(flow.character)}</div>')
     out.append("</div>")
     return "".join(out)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from .._text import format_duration
 
-__all__ = ["EXPIRY_PHRASES", "STATE_LABELS", "expiry_text", "state_label"]
+__all__ = [
+    "EXPIRY_PHRASES",
+    "NO_STATUS",
+    "STATE_LABELS",
+    "expiry_text",
+    "state_label",
+    "status_word",
+]
 
 STATE_LABELS = {
     "waiting": "waiting for the kernel",
@@ -26,6 +33,15 @@ EXPIRY_PHRASES = {
     "ticket": ("upload usable for {}", "upload expired"),
 }
 """Per deadline: (phrase while time is left, with ``{}`` for the duration; phrase after)."""
+
+
+NO_STATUS = "no status"
+"""What a character whose response carried no status shows (it is never shown as ready)."""
+
+
+def status_word(status: str | None) -> str:
+    """A character's status as shown: as the server sent it, or :data:`NO_STATUS`."""
+    return status or NO_STATUS
 
 
 def state_label(state: str, *, classify: bool = True) -> str:

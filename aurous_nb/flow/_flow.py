@@ -409,7 +409,7 @@ class CharacterFlow:
         for ref in self.refs:
             ref.error = None
             self._set_ref(ref, "consumed")
-        self._emit("character", None, character.status)
+        self._emit("character", None, character.status or "")
         with self._lock:
             abandoned = not self._runs  # the run was cancelled while create was in flight
         if abandoned:

@@ -106,6 +106,15 @@ class _CharacterRun:
     # ---- the widget (line form) ----------------------------------------------------------------
 
     def widget(self) -> Any:
+        if frontend_mode(self.shell, self.magics.display_mode) == "text":
+            # a widget needs a notebook front end to draw it; a terminal would print its repr
+            print(
+                "the upload widget needs a notebook front end (JupyterLab, Jupyter Notebook, "
+                "VS Code, Colab); here, name the images in the cell form instead:\n"
+                f"  %%aurous_character {_quoted(self.name)}\n  path/to/front.jpg\n"
+                "  path/to/side.jpg"
+            )
+            return None
         from ..widgets import CharacterUploader
 
         uploader = CharacterUploader(client=self.magics.require_client(), name=self.name)
@@ -192,7 +201,10 @@ class _CharacterRun:
         from ..display import flow_html, flow_text
 
         px = self.magics.thumbnail_size or None
-        view = self.view(lambda: flow_html(flow, thumb_size=px), lambda: flow_text(flow))
+        # the character's card is the cell's result (Out), so the live output leaves it out
+        view = self.view(
+            lambda: flow_html(flow, thumb_size=px, with_character=False), lambda: flow_text(flow)
+        )
         changed = threading.Event()
         unsubscribe = flow.subscribe(lambda _event: changed.set())
 
@@ -292,7 +304,7 @@ class _CharacterRun:
 
         self.store(character)
         view.show()
-        if character.status == "synthesizing":
+        if not character.settled:  # synthesizing, or a status this client does not know
             character = client.wait_for_character(
                 character.id, timeout=self.magics.synth_timeout, sleep=sleep
             )
@@ -360,6 +372,10 @@ def _name(words: list[str]) -> str:
     if len(name) > MAX_NAME:
         raise UsageError(f"the name has {len(name)} characters; the API takes 1–{MAX_NAME}")
     return name
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '\\"') + '"'
 
 
 def _out_var(out: str | None) -> str | None:

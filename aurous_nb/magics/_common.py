@@ -28,10 +28,30 @@ class AurousMagicError(Exception):
 def parse_magic_args(magic: Callable[..., Any], line: str) -> Any:
     """Parse a magic's line with its ``magic_arguments`` parser (see :func:`split_args`).
 
+    An option the magic does not have is named first ("unrecognized arguments: --bogus"),
+    even when argparse would rather complain about a missing name.
+
     Raises:
         UsageError: unbalanced quotes or bad arguments (the parser never exits the kernel).
     """
-    return magic.parser.parse_args(split_args(line))  # type: ignore[attr-defined]
+    parser = magic.parser  # type: ignore[attr-defined]
+    words = split_args(line)
+    try:
+        return parser.parse_args(words)
+    except UsageError:
+        known = parser._option_string_actions
+        unknown = [
+            w
+            for w in words
+            if w.startswith("-")
+            and w[1:2] not in ("", *"0123456789.")
+            and w.split("=", 1)[0] not in known
+        ]
+        if unknown:
+            raise UsageError(
+                f"unrecognized arguments: {' '.join(unknown)} — %{parser.prog}? lists the options"
+            ) from None
+        raise
 
 
 def split_args(line: str) -> list[str]:

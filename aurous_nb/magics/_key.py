@@ -98,15 +98,47 @@ def stdin_available(shell: Any) -> bool:
         return False
 
 
-def read_key(shell: Any, arg: str | None, env: str | None) -> tuple[Secret, str]:
-    """The key for ``%aurous_key [ARG] [--env NAME]`` and a description of where it came from.
+def ambient_key() -> tuple[Secret, str] | None:
+    """The key found without asking: ``$AUROUS_API_KEY``, else Colab's secret of that name.
+
+    Colab keeps secrets in its own store (the key icon in the side bar), read with
+    ``google.colab.userdata``; it is only looked at inside Colab (``google.colab`` loaded).
+    """
+    value = os.environ.get(DEFAULT_ENV)
+    if value and value.strip():
+        return Secret(value.strip()), f"${DEFAULT_ENV}"
+    if "google.colab" not in sys.modules:
+        return None
+    try:
+        from google.colab import userdata
+
+        secret = userdata.get(DEFAULT_ENV)
+    except Exception as exc:  # SecretNotFoundError, NotebookAccessError, a timeout...
+        if type(exc).__name__ != "SecretNotFoundError":
+            print(
+                f"Colab's secret {DEFAULT_ENV} could not be read ({type(exc).__name__}) — "
+                "give this notebook access to it in the key panel",
+                file=sys.stderr,
+            )
+        return None
+    if not isinstance(secret, str) or not secret.strip():
+        return None
+    return Secret(secret.strip()), f"Colab's secret {DEFAULT_ENV}"
+
+
+def read_key(
+    shell: Any, arg: str | None, env: str | None, *, prompt: bool = False
+) -> tuple[Secret, str]:
+    """The key for ``%aurous_key [ARG] [--env NAME] [--prompt]`` and where it came from.
 
     ``ARG`` with ``$``/``{`` is expanded from the user namespace (the history keeps the
-    unexpanded text); a literal key is accepted with a warning; no argument prompts.
+    unexpanded text); a literal key is accepted with a warning. With no argument the key is
+    looked up in order: ``$AUROUS_API_KEY``, Colab's secret store, then a hidden prompt
+    (``--prompt`` goes straight to the prompt).
 
     Raises:
         AurousMagicError: the variable is undefined, the environment variable unset, or no
-            prompt is possible and ``$AUROUS_API_KEY`` is unset.
+            key was found and no prompt is possible.
     """
     if arg is not None:
         if "$" in arg or "{" in arg:
@@ -127,6 +159,11 @@ def read_key(shell: Any, arg: str | None, env: str | None) -> tuple[Secret, str]
                 title="ConfigurationError",
             )
         return Secret(value.strip()), f"${env}"
+    if not prompt:
+        found = ambient_key()
+        if found is not None:
+            print(f"using {found[1]} (%aurous_key --prompt to type another key)")
+            return found
     return _prompt(shell)
 
 
@@ -160,12 +197,9 @@ def _prompt(shell: Any) -> tuple[Secret, str]:
             pass  # the frontend cannot answer after all: fall through
         except EOFError:
             raise AurousMagicError("no key entered", title="ConfigurationError") from None
-    value = os.environ.get(DEFAULT_ENV)
-    if value:
-        print(f"no prompt possible here (no stdin); using ${DEFAULT_ENV}")
-        return Secret(value.strip()), f"${DEFAULT_ENV}"
     raise AurousMagicError(
-        "no API key, and this frontend cannot prompt for one (no stdin: nbclient, Voilà, a "
-        f"script) — set {DEFAULT_ENV} in the kernel's environment or use %aurous_key $VAR",
+        f"no API key: ${DEFAULT_ENV} is not set, and this frontend cannot prompt for one (no "
+        f"stdin: nbclient, Voilà, a script) — set {DEFAULT_ENV} in the kernel's environment "
+        "or use %aurous_key $VAR",
         title="ConfigurationError",
     )

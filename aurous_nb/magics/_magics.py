@@ -6,7 +6,6 @@ client (the only place the API key lives) and the sandbox it started, nothing gl
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -22,6 +21,7 @@ from ._key import (
     DEFAULT_ENV,
     HOW_TO_SET,
     Secret,
+    ambient_key,
     describe_check_failure,
     read_key,
 )
@@ -55,7 +55,15 @@ class AurousMagics(Magics):
         help="Aurous-Version sent with every request (None: the account default). "
         "Applies to the next %aurous_key.",
     ).tag(config=True)
-    timeout = Float(30.0, help="Seconds per HTTP request.").tag(config=True)
+    timeout = Float(30.0, help="Seconds to connect, and for each read, of an HTTP request.").tag(
+        config=True
+    )
+    deadline = Float(
+        None,
+        allow_none=True,
+        help="Seconds one call may take in all, retries included (None: 4 x timeout). "
+        "Applies to the next %aurous_key.",
+    ).tag(config=True)
     max_retries = Int(4, help="Retries of a failed request (429, 5xx, dropped).").tag(config=True)
     thumbnail_size = Int(
         0,
@@ -125,6 +133,11 @@ class AurousMagics(Magics):
         metavar="S",
         help="with --sandbox: seconds a synthesis takes (sandbox default 3)",
     )
+    @argument(
+        "--prompt",
+        action="store_true",
+        help=f"ask for the key even if ${DEFAULT_ENV} or a Colab secret holds one",
+    )
     @argument("--status", action="store_true", help="show the key (masked), host, team, credits")
     @argument("--clear", action="store_true", help="forget the key and stop our sandbox")
     @line_magic
@@ -136,7 +149,8 @@ class AurousMagics(Magics):
 
         Examples::
 
-            %aurous_key                   # prompt, nothing saved in the notebook
+            %aurous_key                   # $AUROUS_API_KEY, a Colab secret, else a prompt
+            %aurous_key --prompt          # a hidden prompt; nothing is saved in the notebook
             %aurous_key $MY_KEY           # a variable (history keeps "$MY_KEY")
             %aurous_key --env             # $AUROUS_API_KEY
             %aurous_key --sandbox         # local sandbox, no key needed
@@ -149,6 +163,7 @@ class AurousMagics(Magics):
             for name, given in (
                 ("KEY", args.key is not None),
                 ("--env", args.env is not None),
+                ("--prompt", args.prompt),
                 ("--sandbox", args.sandbox),
                 ("--status", args.status),
                 ("--clear", args.clear),
@@ -170,7 +185,7 @@ class AurousMagics(Magics):
         elif args.sandbox:
             self._start_sandbox(latency_ms=args.latency_ms, synth_seconds=args.synth_seconds)
         else:
-            secret, source = read_key(self.shell, args.key, args.env)
+            secret, source = read_key(self.shell, args.key, args.env, prompt=args.prompt)
             self._use_key(secret, source, base_url=args.base_url)
 
     def _new_client(self, secret: Secret, base_url: str | None) -> AurousClient:
@@ -181,6 +196,7 @@ class AurousMagics(Magics):
             base_url=base_url or self.base_url or None,
             version=self.version or None,
             timeout=self.timeout,
+            deadline=self.deadline,
             max_retries=self.max_retries,
         )
 
@@ -256,19 +272,19 @@ class AurousMagics(Magics):
         print("; ".join(done) if done else "no key was set")
 
     def require_client(self) -> AurousClient:
-        """The session's client; builds one from ``$AUROUS_API_KEY`` on first use.
+        """The session's client; on first use, built from ``$AUROUS_API_KEY`` or Colab's secret.
 
         Raises:
             AurousMagicError: no key set and none in the environment.
         """
         if self.client is None:
-            value = os.environ.get(DEFAULT_ENV)
-            if not value:
+            found = ambient_key()
+            if found is None:
                 raise AurousMagicError(
                     f"no API key — run %aurous_key first ({HOW_TO_SET})",
                     title="ConfigurationError",
                 )
-            self._use_key(Secret(value.strip()), f"${DEFAULT_ENV}", quiet=True)
+            self._use_key(*found, quiet=True)
         assert self.client is not None
         return self.client
 

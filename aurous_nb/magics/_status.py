@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .._text import plural
 from ..errors import APIError
 from ._key import DEFAULT_ENV, HOW_TO_SET
 
@@ -42,7 +43,21 @@ def status_lines(magics: Any) -> list[str]:
         )
     except APIError as exc:
         lines.append(f"credits:  unavailable — {exc}")
+    lines.append(f"journal:  {journal_line(magics)}")
     return lines
+
+
+def journal_line(magics: Any) -> str:
+    """Where the journal is and how many live tickets it holds (or why it is off)."""
+    from ..flow import ENV_JOURNAL, Journal
+
+    if not getattr(magics, "journal", True):
+        return "off (%config AurousMagics.journal = False)"
+    book = Journal.default()
+    if book.path is None:
+        return f"off (${ENV_JOURNAL})"
+    live = plural(book.live_tickets(), "live ticket")
+    return book.warning or f"{book.path} ({live}; python -m aurous_nb journal lists it)"
 
 
 def print_status(magics: Any) -> None:

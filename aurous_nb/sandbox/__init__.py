@@ -5,14 +5,20 @@ it standalone; the ``aurous_sandbox`` pytest fixture gives one per test session.
 Importing this package does not import werkzeug or Pillow.
 
 It implements shared/API.md with §14 binding. Where even §14 left a choice, the sandbox
-settled it as follows (each is pinned by a test in ``tests/test_sandbox_*.py``):
+settled it as follows (each is pinned by a test in ``tests/sandbox/``):
 
-- Idempotency keys are scoped per team *and route* (§14 row 14), so reusing a key on
-  another route is a new request, not the 409 that §5's table suggests.
+- Idempotency keys are scoped per team (§5, §14 row 14): a key already used on another
+  route -- another method or path, so also the same action on another character -- is
+  ``409 idempotency_key_in_use``, like a key reused with another body.
 - ``PATCH`` on an unknown/deleted/foreign character answers 404 with
   ``param: "character_id"`` (§9.7), the one non-``invalid_request`` error with a param.
-- ``resynthesize`` on an upload-flow character is ``400 invalid_request_error``, like
-  regenerate (§14 row 18): there are no attributes-drawn refs to redo.
+- ``resynthesize`` and ``regenerate`` work in either flow (§14 row 18) but need attributes
+  to draw from: ``attributes: null`` (an upload-flow create without them, or a PATCH to
+  null) is ``400 invalid_request_error`` with ``param: "attributes"``; ``{}`` counts as
+  attributes, as it does for a synthesize-flow create. A regenerated pose of an uploaded
+  photo becomes a drawn PNG.
+- ``GET /v1/balance`` says ``billing_mode: "metered"`` (option ``billing_mode="exempt"``);
+  the mode changes nothing else (credits are charged either way).
 - ``GET /v1/team`` and ``/v1/balance`` use the platform's generic GET class
   (``default_get``: 1200 burst, 600/min); a 401 shows a full bucket (no team known).
 - Synthesize-flow create always answers ``synthesizing``; the end state shows on the next
@@ -28,8 +34,29 @@ settled it as follows (each is pinned by a test in ``tests/test_sandbox_*.py``):
 
 from __future__ import annotations
 
-from .clock import SandboxClock
-from .reqlog import RecordedRequest
-from .server import Sandbox
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["RecordedRequest", "Sandbox", "SandboxClock"]
+
+# Loaded on first use, so that pytest loading the plugin (aurous_nb.sandbox.pytest_plugin) in
+# a project that never asks for the fixture costs nothing.
+_LAZY = {"RecordedRequest": ".reqlog", "Sandbox": ".server", "SandboxClock": ".clock"}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .clock import SandboxClock
+    from .reqlog import RecordedRequest
+    from .server import Sandbox
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aurous_nb.sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,6 +6,7 @@ Prints the base URL and the (local, throwaway) API key so other processes can us
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -14,8 +15,10 @@ from .server import Sandbox, is_loopback
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # the same code serves `python -m aurous_nb.sandbox` and the `aurous-sandbox` script
+    script = os.path.basename(sys.argv[0] or "")
     parser = argparse.ArgumentParser(
-        prog="python -m aurous_nb.sandbox",
+        prog="python -m aurous_nb.sandbox" if script in ("__main__.py", "") else script,
         description="Serve a local emulator of the Aurous Labs character API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")

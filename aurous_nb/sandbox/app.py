@@ -271,8 +271,10 @@ class SandboxApp:
         # .get(): `in` on werkzeug's environ headers walks every header (~13 µs each time)
         idem_key = next((v for h in KEY_HEADERS if (v := request.headers.get(h)) is not None), None)
         if idem_key is not None and request.method == "POST":
-            scope = (key.team_id, f"{request.method} {request.path}", validate_key(idem_key))
-            cached = state.idempotency.claim(scope, fingerprint(call.raw), state.now())
+            scope = (key.team_id, validate_key(idem_key))
+            cached = state.idempotency.claim(
+                scope, f"{request.method} {request.path}", fingerprint(call.raw), state.now()
+            )
             if cached is not None:
                 _sleep(latency)
                 call.slept = True

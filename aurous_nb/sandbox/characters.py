@@ -258,13 +258,17 @@ def save(state: SandboxState, team_id: str, char_id: str, base_url: str) -> dict
 
 
 def _check_resynthesizable(char: CharacterRecord, action: str) -> None:
-    if char.flow != "synthesize":
-        raise invalid_state(
-            f"Character {char.id} was created from uploads; there is nothing to {action} from."
-        )
+    """§14 row 18: reviewing, ready or failed, in either flow, with attributes to draw from."""
     if char.status not in ("reviewing", "ready", "failed"):
         raise invalid_state(
             f"Character {char.id} is {char.status}; {action} needs reviewing, ready or failed."
+        )
+    if char.attributes is None:  # only an upload-flow create (or a PATCH to null) leaves none
+        raise bad(
+            "invalid_request_error",
+            f"Character {char.id} has no attributes to {action} from; set them with "
+            f"PATCH /v1/characters/{char.id} first.",
+            "attributes",
         )
 
 

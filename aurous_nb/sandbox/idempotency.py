@@ -1,8 +1,8 @@
-"""Idempotency keys (API.md §5, §14 row 14): 1–256 chars, 24 h, per team and route.
+"""Idempotency keys (API.md §5, §14 row 14): 1–256 chars, 24 h, scoped per team.
 
 Only 2xx outcomes are cached and replayed; 4xx are re-evaluated and 5xx never cached.
-A second request with the same key while the first is still running, or with a
-different canonical-JSON body, gets ``409 idempotency_key_in_use``.
+A second request with the same key while the first is still running, on another route
+(method and path), or with a different canonical-JSON body gets ``409 idempotency_key_in_use``.
 """
 
 from __future__ import annotations
@@ -57,36 +57,48 @@ class Cached:
 
 @dataclass
 class _Entry:
+    route: str  # "POST /v1/characters/char_…/resynthesize": the key belongs to this call
     fingerprint: str
     created: float
     result: Cached | None = None  # None while in flight
 
 
 class IdempotencyStore:
-    """Thread-safe map ``(team, route, key) -> entry``."""
+    """Thread-safe map ``(team, key) -> entry``; the entry remembers the route it was used on."""
 
     def __init__(self, ttl: float = 86400.0) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str, str], _Entry] = {}
+        self._entries: dict[tuple[str, str], _Entry] = {}
 
-    def claim(self, scope: tuple[str, str, str], fp: str, now: float) -> Cached | None:
-        """Start a request under ``scope``.
+    def claim(self, scope: tuple[str, str], route: str, fp: str, now: float) -> Cached | None:
+        """Start a request with key ``scope = (team, key)`` on ``route`` (method and path).
 
         Returns:
             ``None`` when the caller should process the request (it now owns the key and
             must call :meth:`finish`), or the cached response to replay.
 
         Raises:
-            SandboxError: 409 when the key is in flight or was used with a different body.
+            SandboxError: 409 when the key is in flight, or was used on another route or
+                with a different body.
         """
         with self._lock:
             entry = self._entries.get(scope)
             if entry is not None and now - entry.created > self.ttl:
                 entry = None
             if entry is None:
-                self._entries[scope] = _Entry(fp, now)
+                self._entries[scope] = _Entry(route, fp, now)
                 return None
+            if entry.route != route:
+                # §5: "same key + different body or different route -> 409"; the key names
+                # one call, so it cannot be spent again on another one (and charge for it).
+                raise SandboxError(
+                    409,
+                    "idempotency_key_in_use",
+                    f"This Idempotency-Key was already used for {entry.route}; "
+                    "send a new key for each call.",
+                    "Idempotency-Key",
+                )
             if entry.fingerprint != fp:
                 raise SandboxError(
                     409,
@@ -104,7 +116,7 @@ class IdempotencyStore:
                 )
             return entry.result
 
-    def finish(self, scope: tuple[str, str, str], result: Cached | None) -> None:
+    def finish(self, scope: tuple[str, str], result: Cached | None) -> None:
         """Record the outcome: a 2xx :class:`Cached` is kept, anything else frees the key."""
         with self._lock:
             if result is None or not 200 <= result.status < 300:

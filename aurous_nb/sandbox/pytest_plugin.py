@@ -8,14 +8,21 @@ sandbox's traceback.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .server import Sandbox
+if TYPE_CHECKING:  # pragma: no cover
+    from .server import Sandbox
+
+# The sandbox is imported inside the fixture: pytest loads this plugin in every project where
+# aurous_nb is installed, and those that never use the fixture should not pay for it.
 
 
 @pytest.fixture(scope="session")
 def _aurous_sandbox_session() -> Iterator[Sandbox]:
+    from .server import Sandbox
+
     sandbox = Sandbox(synth_seconds=0.0).start()
     try:
         yield sandbox

@@ -118,9 +118,11 @@ def _team(state: SandboxState, team_id: str) -> dict[str, Any]:
 def _balance(state: SandboxState, team_id: str) -> dict[str, Any]:
     with state.lock:
         credits = state.teams[team_id].credits
+        billing_mode = state.options.billing_mode
     return {
         "credits": credits,
         "held_credits": 0,
         "available_credits": credits,
         "currency": "credit",
+        "billing_mode": billing_mode,
     }

@@ -39,6 +39,7 @@ class Options:
     synth_seconds: float = 3.0  # synthesizing -> end state after this many clock seconds
     synth_failure_rate: float = 0.0  # probability a synthesis ends in `failed`
     synth_end_state: str = "reviewing"  # or "ready" (the 2026-06-19 changelog reading)
+    billing_mode: str = "metered"  # GET /v1/balance's open enum: "metered" or "exempt" (§1)
     credits: float = 1000.0  # starting credits of every team
     url_ttl: float = 900.0  # signed upload URL lifetime (15 min)
     ticket_ttl: float = 86400.0  # upload ticket lifetime (24 h)
@@ -51,6 +52,8 @@ class Options:
     def __post_init__(self) -> None:
         if self.synth_end_state not in ("reviewing", "ready"):
             raise ValueError("synth_end_state must be 'reviewing' or 'ready'")
+        if self.billing_mode not in ("metered", "exempt"):
+            raise ValueError("billing_mode must be 'metered' or 'exempt'")
         if not 0.0 <= self.synth_failure_rate <= 1.0:
             raise ValueError("synth_failure_rate must be within 0..1")
 
@@ -336,9 +339,9 @@ class SandboxState:
                 old = next((r for r in char.refs if r.pose == pose), None)
                 if old is None:
                     char.refs.append(ref)
-                else:
+                else:  # an uploaded photo's place is taken by a drawing (a PNG)
                     old.variant += 1
-                    old.id, old.data = ref.id, None
+                    old.id, old.data, old.content_type = ref.id, None, ref.content_type
         char.status = self.options.synth_end_state
         char.error_message = None
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 import ipywidgets as widgets
 import traitlets
 
-from ..display import ERROR, MUTED, badge, escape, state_color
+from ..display import ERROR, MUTED, badge, escape, state_color, status_word
 from ..images import data_uri, thumbnail_of
 from ..models import POSES, Character, Pose
 from ._common import default_client, error_html, error_line, log, spawn
@@ -103,7 +103,7 @@ class SynthesisReview(widgets.VBox):
 
         if isinstance(character_or_id, Character):
             self._show(character_or_id)
-            if character_or_id.status == "synthesizing":
+            if not character_or_id.settled:  # synthesizing, or a status not known yet
                 self._start_polling()
             elif self._fetch:
                 spawn("review-thumbs", self._load_thumbs, character_or_id)
@@ -179,7 +179,7 @@ class SynthesisReview(widgets.VBox):
                 character = _with_status(self.character, "deleted")
             if character is not None:
                 self._show(character)
-                if character.status == "synthesizing":
+                if not character.settled:
                     self._start_polling()
                 elif self._fetch and character.status != "deleted":
                     self._load_thumbs(character)
@@ -283,7 +283,7 @@ class SynthesisReview(widgets.VBox):
 
     def _render_header(self, note: str) -> None:
         c = self.character
-        status = c.status if c is not None else "loading"
+        status = status_word(c.status) if c is not None else "loading"
         name = escape(c.name) if c is not None else ""
         extra = f' <span style="color:{MUTED}">{escape(note)}</span>' if note else ""
         failure = ""
@@ -329,4 +329,4 @@ class SynthesisReview(widgets.VBox):
 def _with_status(character: Character, status: str) -> Character:
     import dataclasses
 
-    return dataclasses.replace(character, status=status)  # type: ignore[arg-type]
+    return dataclasses.replace(character, status=status)

@@ -67,7 +67,7 @@ def test_load_unload_reload(ip: TestingShell, magics: AurousMagics) -> None:
 def test_config_options(ip: TestingShell, magics: AurousMagics, aurous_sandbox: Sandbox) -> None:
     with capture_output() as cap:
         ip.run_cell("%config AurousMagics")
-    for name in ("base_url", "version", "timeout", "max_retries", "thumbnail_size"):
+    for name in ("base_url", "version", "timeout", "deadline", "max_retries", "thumbnail_size"):
         assert f"AurousMagics.{name}" in cap.stdout
     ip.run_cell(f"%config AurousMagics.base_url = {aurous_sandbox.url!r}")
     ip.run_cell("%config AurousMagics.timeout = 7.5")
@@ -77,6 +77,10 @@ def test_config_options(ip: TestingShell, magics: AurousMagics, aurous_sandbox: 
     client = current_client(ip)
     assert client is magics.client and client is not None
     assert (client.base_url, client.timeout, client.max_retries) == (aurous_sandbox.url, 7.5, 1)
+    assert client.deadline == 30.0  # 4 x the timeout unless set
+    ip.run_cell("%config AurousMagics.deadline = 12.0")
+    ip.run_cell(f"%aurous_key ${KEY_VAR}")
+    assert current_client(ip).deadline == 12.0  # type: ignore[union-attr]
 
 
 def test_config_version_is_sent_and_checked(
@@ -175,6 +179,7 @@ def test_key_from_prompt(
 
     # A frontend that can answer input requests (what ipykernel sets per execute request),
     # and getpass as ipykernel replaces it while a cell runs.
+    monkeypatch.delenv("AUROUS_API_KEY", raising=False)  # else it is used without a prompt
     monkeypatch.setattr(ip, "kernel", types.SimpleNamespace(_allow_stdin=True), raising=False)
     monkeypatch.setattr(getpass, "getpass", answer)
     ip.run_cell(f"%config AurousMagics.base_url = {aurous_sandbox.url!r}")
@@ -183,6 +188,82 @@ def test_key_from_prompt(
     assert prompts == ["Aurous API key (input is hidden): "]
     assert magics.key_source == "the prompt"
     assert_secret_kept(ip, key, outputs_of(cap))
+
+
+def _colab_with_secrets(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, secrets: dict) -> None:
+    """A stand-in for Colab's ``google.colab.userdata`` (the real one exists only in Colab):
+    a module that answers ``get(name)`` like it, raising SecretNotFoundError when absent."""
+    import importlib
+    import sys
+
+    pkg = tmp_path / "colabsite" / "google" / "colab"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "userdata.py").write_text(
+        f"SECRETS = {secrets!r}\n"
+        "class SecretNotFoundError(KeyError):\n    pass\n"
+        "def get(key):\n"
+        "    if key not in SECRETS:\n        raise SecretNotFoundError(key)\n"
+        "    return SECRETS[key]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "colabsite"))
+    for name in [m for m in sys.modules if m == "google" or m.startswith("google.")]:
+        monkeypatch.delitem(sys.modules, name)
+    importlib.invalidate_caches()
+    before = set(sys.modules)
+    importlib.import_module("google.colab")  # what a Colab kernel has loaded at start
+    for name in set(sys.modules) - before:  # gone again after the test
+        module = sys.modules.pop(name)
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_key_from_colab_secrets_after_the_environment(
+    ip: TestingShell,
+    magics: AurousMagics,
+    aurous_sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    def must_not_prompt(prompt: str = "") -> str:
+        raise AssertionError("prompted although Colab holds the key")
+
+    key = aurous_sandbox.api_key
+    monkeypatch.delenv("AUROUS_API_KEY", raising=False)
+    monkeypatch.setattr(ip, "kernel", types.SimpleNamespace(_allow_stdin=True), raising=False)
+    monkeypatch.setattr(getpass, "getpass", must_not_prompt)
+    _colab_with_secrets(tmp_path, monkeypatch, {"AUROUS_API_KEY": key})
+    ip.run_cell(f"%config AurousMagics.base_url = {aurous_sandbox.url!r}")
+    with capture_output() as cap:
+        ip.run_cell("%aurous_key")
+    assert magics.key_source == "Colab's secret AUROUS_API_KEY"
+    assert "using Colab's secret AUROUS_API_KEY" in cap.stdout
+    assert_secret_kept(ip, key, outputs_of(cap))
+
+    # the environment comes first; --prompt asks even then
+    other = aurous_sandbox.add_key()
+    monkeypatch.setenv("AUROUS_API_KEY", other)
+    ip.run_cell("%aurous_key")
+    assert magics.key_source == "$AUROUS_API_KEY"
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": key)
+    ip.run_cell("%aurous_key --prompt")
+    assert magics.key_source == "the prompt"
+
+
+def test_first_use_takes_the_colab_secret(
+    ip: TestingShell,
+    magics: AurousMagics,
+    aurous_sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    monkeypatch.delenv("AUROUS_API_KEY", raising=False)
+    monkeypatch.setenv("AUROUS_BASE_URL", aurous_sandbox.url)
+    _colab_with_secrets(tmp_path, monkeypatch, {})
+    with pytest.raises(AurousMagicError, match="no API key — run %aurous_key first"):
+        magics.require_client()
+    _colab_with_secrets(tmp_path / "again", monkeypatch, {"AUROUS_API_KEY": aurous_sandbox.api_key})
+    assert magics.require_client().masked_key == aurous_sandbox.api_key[:14] + "…"
+    assert magics.key_source == "Colab's secret AUROUS_API_KEY"
 
 
 def test_headless_never_prompts(
@@ -360,3 +441,19 @@ def test_errors_show_one_line_without_traceback(
         "ConfigurationError: environment variable NOPE_KEY is not set — set it before "
         "starting the kernel, or run %aurous_key to be prompted"
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("%aurous_character --bogus", "unrecognized arguments: --bogus"),
+        ('%aurous_character "Nova" --bogus', "unrecognized arguments: --bogus"),
+        ("%aurous_key --nope", "unrecognized arguments: --nope"),
+        ("%aurous_character", "the following arguments are required: name"),
+    ],
+)
+def test_an_unknown_option_is_named_first(
+    ip: TestingShell, magics: AurousMagics, line: str, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        ip.run_cell(line)

@@ -59,7 +59,10 @@ def test_upload_flow_one_live_display(ip: TestingShell, keyed: Sandbox) -> None:
     assert updates and all(o.update and o.transient["display_id"] == display_id for o in updates)
     final = updates[-1].data
     assert final["text/html"].count('class="aurous-ref"') == 4
-    assert "char_" in final["text/html"] and "data:image/" in final["text/html"]
+    assert "data:image/" in final["text/html"]
+    # the character's card is the cell's result, shown once: not also in the live output
+    assert 'class="aurous-character"' not in final["text/html"]
+    assert character.id in character._repr_html_()
     assert "Aurora the Adventurer" in final["text/plain"]
     for out in cap.outputs:  # thumbnails only: no output carries a full image
         assert all(n < MAX_OUTPUT_BYTES for n in _png_sizes(out.data["text/html"]))
@@ -427,6 +430,7 @@ def test_line_form_shows_the_uploader(
 ) -> None:
     from aurous_nb.widgets import CharacterUploader
 
+    html_mode(ip)  # a notebook front end; a terminal gets a hint instead (test_magics_terminal)
     result = ip.run_cell('%aurous_character "Drop Here" --out up')
     widget = result.result
     assert isinstance(widget, CharacterUploader) and ip.user_ns["up"] is widget

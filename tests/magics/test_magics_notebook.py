@@ -11,6 +11,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def kernel_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def history_db_text(tmp_path: Path) -> str:
     path = tmp_path / "ipython" / "profile_default" / "history.sqlite"
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         rows = db.execute("SELECT source, source_raw FROM history").fetchall()
     return "\n".join(a + "\n" + b for a, b in rows)
 
@@ -82,6 +83,9 @@ def test_notebook_end_to_end(
     assert kinds == ["display_data", "execute_result"]  # one live display, updated in place
     assert "in the character" in flow.outputs[0].data["text/plain"]
     assert "Aurora the Adventurer" in flow.outputs[1].data["text/html"]
+    # the character's card is shown once: as the cell's result, not also in the live output
+    cards = [o.data.get("text/html", "").count('class="aurous-character"') for o in flow.outputs]
+    assert cards == [0, 1]
     assert cells['assert aurora.status == "ready"'].outputs[0].data["text/plain"] == (
         "['front', 'side', 'back', 'portrait']"
     )

@@ -47,6 +47,22 @@ def test_terminal_ipython(aurous_sandbox: Sandbox, tmp_path: Path) -> None:
     assert "Termi (char_" in out and "— ready" in out
 
 
+def test_terminal_line_form_explains_the_cell_form(aurous_sandbox: Sandbox, tmp_path: Path) -> None:
+    out = run_python(
+        '%aurous_character "Nova Star"\nprint("UPLOADER", type(_).__name__)',
+        aurous_sandbox,
+        str(BIN / "ipython"),
+        "--no-banner",
+        "--ext=aurous_nb",
+        f"--ipython-dir={tmp_path}",
+        "--HistoryManager.hist_file=:memory:",
+        "-c",
+    )
+    assert "the upload widget needs a notebook front end" in out
+    assert '%%aurous_character "Nova Star"' in out and "path/to/front.jpg" in out
+    assert "CharacterUploader(" not in out  # no widget repr in a terminal
+
+
 def test_plain_python_with_ipython(aurous_sandbox: Sandbox) -> None:
     script = "\n".join(
         [

@@ -490,12 +490,55 @@ def test_resynthesize_insufficient_credits(sandbox_api, aurous_sandbox):
     assert _get(sandbox_api, char["id"]).json()["status"] == "reviewing"
 
 
-def test_upload_flow_characters_cannot_be_resynthesized_or_regenerated(sandbox_api, aurous_sandbox):
-    char = sandbox_api.create()
-    for action, body in (("resynthesize", {}), ("refs/regenerate", {"pose": "front"})):
-        r = sandbox_api.post(f"{CHARS}/{char['id']}/{action}", json=body)
-        assert (r.status_code, _error(r)["code"]) == (400, "invalid_request_error")
-    assert aurous_sandbox.credits() == 1000
+def test_upload_flow_character_with_attributes_is_resynthesized_from_them(
+    sandbox_api, aurous_sandbox, make_image
+):
+    # §14 row 18 (amended): the docs list no exception for upload-flow characters.
+    ids = [sandbox_api.upload(make_image(), filename=f"r{i}.png", classify=True) for i in range(2)]
+    body = {"name": "Up", "upload_ids": ids, "attributes": {"hair_color": "green"}}
+    char = sandbox_api.post(CHARS, json=body).json()
+    r = sandbox_api.post(f"{CHARS}/{char['id']}/resynthesize", json={})
+    assert r.status_code == 200 and r.json()["status"] == "synthesizing"
+    after = _get(sandbox_api, char["id"]).json()
+    assert after["status"] == "reviewing"  # then the same end state as a synthesis (row 19)
+    assert [ref["pose"] for ref in after["refs"]] == ["portrait", "front", "side", "back"]
+    assert aurous_sandbox.credits() == 1000 - 4
+
+
+def test_regenerating_an_uploaded_pose_replaces_the_photo_with_a_png(
+    sandbox_api, aurous_sandbox, make_image
+):
+    front = sandbox_api.upload(make_image(20, 40, fmt="JPEG"), "IMG_1.jpg", "image/jpeg")
+    sandbox_api.post(CLASSIFY, json={"upload_id": front})
+    body = {"name": "Up", "upload_ids": [front], "attributes": {"age": 30}}
+    char = sandbox_api.post(CHARS, json=body).json()
+    pose = char["refs"][0]["pose"]
+    r = sandbox_api.post(f"{CHARS}/{char['id']}/refs/regenerate", json={"pose": pose})
+    assert r.status_code == 200 and aurous_sandbox.credits() == 1000 - 1
+    refs = _get(sandbox_api, char["id"]).json()["refs"]
+    assert [ref["pose"] for ref in refs] == [pose]
+    drawn = requests.get(refs[0]["url"], timeout=10)
+    assert drawn.status_code == 200 and drawn.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(drawn.content)).format == "PNG"
+
+
+def test_no_attributes_no_resynthesis(sandbox_api, aurous_sandbox):
+    uploaded = sandbox_api.create()  # upload flow, no attributes
+    synthesized = sandbox_api.synthesize()
+    patched = sandbox_api.patch(f"{CHARS}/{synthesized['id']}", json={"attributes": None})
+    assert patched.status_code == 200 and patched.json()["attributes"] is None
+    for cid in (uploaded["id"], synthesized["id"]):
+        for action, body in (("resynthesize", {}), ("refs/regenerate", {"pose": "front"})):
+            r = sandbox_api.post(f"{CHARS}/{cid}/{action}", json=body)
+            err = _error(r)
+            assert (r.status_code, err["type"], err["code"], err["param"]) == (
+                400,
+                "invalid_request",
+                "invalid_request_error",
+                "attributes",
+            ), (cid, action)
+            assert "no attributes" in err["message"] and cid in err["message"]
+    assert aurous_sandbox.credits() == 1000 - 4  # only the synthesis itself was charged
 
 
 def test_regenerate_replaces_one_pose(sandbox_api, aurous_sandbox):

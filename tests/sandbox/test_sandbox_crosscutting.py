@@ -252,15 +252,50 @@ def test_idempotency_canonical_json_and_conflicts(sandbox_api):
     assert "Retry-After" not in other.headers
 
 
-def test_idempotency_scoped_per_team_and_route(sandbox_api, aurous_sandbox):
+def test_idempotency_keys_are_scoped_per_team_not_per_route(sandbox_api, aurous_sandbox):
+    # §5: "same key + different body or different route -> 409"; §14 row 14 (amended).
     body = {"name": "I", "generate": True, "attributes": {}}
     h = {"Idempotency-Key": "shared"}
     assert sandbox_api.post(CHARS, json=body, headers=h).status_code == 201
     other = aurous_sandbox.add_key(aurous_sandbox.add_team("B"))
-    r = sandbox_api.post(CHARS, json=body, headers=h, key=other)
+    r = sandbox_api.post(CHARS, json=body, headers=h, key=other)  # another team: its own key
     assert r.status_code == 201 and "Aurous-Idempotent-Replayed" not in r.headers
     r = sandbox_api.post("/v1/characters/uploads/init", json=INIT_BODY, headers=h)
-    assert r.status_code == 200 and "Aurous-Idempotent-Replayed" not in r.headers
+    assert r.status_code == 409
+    err = _error(r)
+    assert (err["type"], err["code"], err["param"]) == (
+        "invalid_request",
+        "idempotency_key_in_use",
+        "Idempotency-Key",
+    )
+    assert "POST /v1/characters" in err["message"] and "Retry-After" not in r.headers
+    assert len(aurous_sandbox.state.tickets) == 0  # nothing was minted
+
+
+def test_a_resynthesize_key_reused_on_regenerate_is_409_and_not_charged(
+    sandbox_api, aurous_sandbox
+):
+    first = sandbox_api.synthesize("One")
+    second = sandbox_api.synthesize("Two")
+    credits = aurous_sandbox.credits()
+    h = {"Idempotency-Key": "paid-once"}
+    ok = sandbox_api.post(f"{CHARS}/{first['id']}/resynthesize", json={}, headers=h)
+    assert ok.status_code == 200 and aurous_sandbox.credits() == credits - 4
+    sandbox_api.get(f"{CHARS}/{first['id']}")  # settles (synth_seconds=0)
+    for path, payload in (
+        (f"{CHARS}/{first['id']}/refs/regenerate", {"pose": "front"}),  # another route
+        (f"{CHARS}/{second['id']}/resynthesize", {}),  # the same route, another character
+    ):
+        r = sandbox_api.post(path, json=payload, headers=h)
+        assert (r.status_code, _error(r)["code"]) == (409, "idempotency_key_in_use"), path
+    assert aurous_sandbox.credits() == credits - 4  # neither reuse was processed
+    assert _get_status(sandbox_api, second["id"]) == "reviewing"
+    replay = sandbox_api.post(f"{CHARS}/{first['id']}/resynthesize", json={}, headers=h)
+    assert replay.headers["Aurous-Idempotent-Replayed"] == "true"  # the original still replays
+
+
+def _get_status(api, cid: str) -> str:
+    return api.get(f"{CHARS}/{cid}").json()["status"]
 
 
 def test_idempotency_4xx_not_replayed_and_expires(sandbox_api, aurous_sandbox):
@@ -360,7 +395,12 @@ def test_team_and_balance(sandbox_api, aurous_sandbox):
         "held_credits": 0,
         "available_credits": 996.0,
         "currency": "credit",
+        "billing_mode": "metered",  # §1: required on the newer page; an open enum
     }
+    aurous_sandbox.configure(billing_mode="exempt")
+    assert sandbox_api.get("/v1/balance").json()["billing_mode"] == "exempt"
+    with pytest.raises(ValueError, match="billing_mode"):
+        aurous_sandbox.configure(billing_mode="free")
     b = aurous_sandbox.add_team("B", credits=5)
     assert sandbox_api.get("/v1/team", key=aurous_sandbox.add_key(b)).json()["credits"] == 5
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -38,7 +39,7 @@ class TestingShell(InteractiveShell):
         """Everything in the history database (inputs, raw inputs, outputs) as one string."""
         self.history_manager.writeout_cache()
         path = self.history_manager.hist_file
-        with sqlite3.connect(os.fspath(path)) as db:
+        with closing(sqlite3.connect(os.fspath(path))) as db:
             rows = db.execute("SELECT source, source_raw FROM history").fetchall()
             rows += db.execute("SELECT output, '' FROM output_history").fetchall()
         return "\n".join(f"{a}\n{b}" for a, b in rows)

@@ -911,7 +911,7 @@ APIS = [
         "regenerate-an-uploaded-character",
         _uploaded_character,
         E.BadRequestError,
-        lambda ctx: (_last(ctx), "created from uploads", "nothing to regenerate from"),
+        lambda ctx: (_last(ctx), "has no attributes to regenerate from", "param=attributes"),
         1,
     ),
     Api(

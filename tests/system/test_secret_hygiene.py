@@ -28,6 +28,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ class Scan:
 
 
 def history_text(path: Path) -> tuple[str, int]:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         rows = db.execute("SELECT source, source_raw FROM history").fetchall()
         rows += db.execute("SELECT output, '' FROM output_history").fetchall()
     return "\n".join(f"{a}\n{b}" for a, b in rows), len(rows)

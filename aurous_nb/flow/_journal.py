@@ -1,0 +1,365 @@
+"""The journal: what earlier runs uploaded and created, kept on disk so a new kernel neither
+uploads a finished ref again nor creates a character twice.
+
+One SQLite file (``$XDG_CACHE_HOME/aurous_nb/journal.sqlite3``; ``AUROUS_NB_JOURNAL=/path`` to
+move it, ``AUROUS_NB_JOURNAL=off`` to switch it off), shared by every kernel and script of the
+user (WAL, a busy timeout). Per uploaded ref, keyed by (team, API host, SHA-256 of the bytes
+that were uploaded): the ``upload_id``, the ticket's deadline and the classification. Per
+character, keyed by (team, host, name, the ordered content hashes): the create's
+``Idempotency-Key``, the upload ids it was sent with and, once known, the character's id.
+
+Never the API key and never a signed upload URL (it is a credential for the PUT): a journaled
+ticket can be classified and created from, not uploaded to again. Entries past the 24-hour
+ticket lifetime are pruned on open. A journal that cannot be read or written is moved aside or
+ignored with one warning line; the work goes on without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..limits import TICKET_TTL
+
+__all__ = ["ENV_JOURNAL", "Journal", "JournaledCharacter", "JournaledRef", "default_path"]
+
+log = logging.getLogger("aurous_nb")
+
+ENV_JOURNAL = "AUROUS_NB_JOURNAL"
+"""``/path/to/file`` to move the journal, ``off`` (or ``0``, ``false``, ``no``) to switch it off."""
+_OFF = ("off", "0", "false", "no", "none", "")
+_SCHEMA = 1
+_KEEP = TICKET_TTL.total_seconds() + 3600  # an hour past the deadline: replays still match
+
+
+def default_path() -> Path | None:
+    """Where the journal lives by default, or None when ``$AUROUS_NB_JOURNAL`` switches it off."""
+    value = os.environ.get(ENV_JOURNAL)
+    if value is not None:
+        return None if value.strip().lower() in _OFF else Path(value).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "aurous_nb" / "journal.sqlite3"
+
+
+@dataclass(frozen=True)
+class JournaledRef:
+    """An uploaded ref as an earlier run left it."""
+
+    upload_id: str
+    deadline: float
+    """Epoch seconds when the ticket expires (minted + 24 h)."""
+    pose: str | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class JournaledCharacter:
+    """A create as an earlier run left it: sent (key, ids) and maybe finished (character id)."""
+
+    idempotency_key: str
+    upload_ids: tuple[str, ...]
+    character_id: str | None
+    created: float
+    """Epoch seconds of the create's first attempt."""
+
+
+class Journal:
+    """The journal file, opened lazily; every method is thread- and process-safe.
+
+    Args:
+        path: the file (default :func:`default_path`); None switches the journal off.
+        clock: epoch seconds (injectable, so tests can move past a ticket's deadline).
+    """
+
+    def __init__(
+        self, path: Path | str | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._ready = False
+        self.warning: str | None = None
+        """Why the journal is off for this process (one line), or None."""
+
+    @classmethod
+    def default(cls) -> Journal:
+        """The user's journal, where ``$AUROUS_NB_JOURNAL`` / ``$XDG_CACHE_HOME`` put it."""
+        return cls(default_path())
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the journal is in use (not switched off, not given up on)."""
+        return self.path is not None and self.warning is None
+
+    def _now(self) -> float:
+        return float(self._clock())
+
+    # -- the file ------------------------------------------------------------------------
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection | None]:
+        """A connection in one transaction, or None when the journal is off or broken.
+
+        A database error inside the block rolls back, switches the journal off with one
+        warning and is swallowed: callers set their results before the block.
+        """
+        if not self.enabled:
+            yield None
+            return
+        with self._lock:
+            if not self._ready:
+                self._open()
+        if not self.enabled:
+            yield None
+            return
+        assert self.path is not None
+        try:
+            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            self._give_up(f"cannot open it ({exc})")
+            yield None
+            return
+        with closing(conn):
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._give_up(f"cannot use it ({exc})")
+
+    def _open(self) -> None:
+        """Create or check the file once per process; move a corrupt one aside."""
+        assert self.path is not None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._prepare()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                self._give_up(f"it stayed locked ({exc})")
+                return
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(self._now())}")
+            try:
+                os.replace(self.path, aside)
+                self._prepare()
+            except (OSError, sqlite3.Error) as again:
+                self._give_up(f"it is damaged and could not be replaced ({again})")
+                return
+            log.warning(
+                "aurous_nb journal %s was damaged (%s); moved it to %s and started a new one",
+                self.path,
+                exc,
+                aside.name,
+            )
+        except OSError as exc:
+            self._give_up(f"cannot write it ({exc.strerror or exc})")
+            return
+        self._ready = True
+
+    def _prepare(self) -> None:
+        assert self.path is not None
+        with closing(sqlite3.connect(self.path, timeout=5.0, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, _SCHEMA):
+                raise sqlite3.DatabaseError(f"unknown journal schema {version}")
+            conn.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS refs (
+                    team TEXT NOT NULL, host TEXT NOT NULL, digest TEXT NOT NULL,
+                    upload_id TEXT NOT NULL, deadline REAL NOT NULL,
+                    pose TEXT, confidence REAL, updated REAL NOT NULL,
+                    PRIMARY KEY (team, host, digest));
+                CREATE TABLE IF NOT EXISTS characters (
+                    team TEXT NOT NULL, host TEXT NOT NULL, name TEXT NOT NULL,
+                    digests TEXT NOT NULL, idempotency_key TEXT NOT NULL,
+                    upload_ids TEXT NOT NULL, character_id TEXT, created REAL NOT NULL,
+                    PRIMARY KEY (team, host, name, digests));
+                """
+            )
+            conn.execute(f"PRAGMA user_version={_SCHEMA}")
+            cutoff = self._now()
+            conn.execute("DELETE FROM refs WHERE deadline < ?", (cutoff,))
+            conn.execute("DELETE FROM characters WHERE created < ?", (cutoff - _KEEP,))
+        try:
+            os.chmod(self.path, 0o600)
+        except OSError:
+            pass
+
+    def _give_up(self, why: str) -> None:
+        if self.warning is None:
+            self.warning = f"journal {self.path}: {why} — continuing without it"
+            log.warning("aurous_nb %s", self.warning)
+
+    # -- refs ----------------------------------------------------------------------------
+
+    def find_ref(self, team: str, host: str, digest: str, *, margin: float) -> JournaledRef | None:
+        """The ticket an earlier run uploaded these bytes to, if still usable for ``margin`` s."""
+        row = None
+        with self._db() as db:
+            if db is None:
+                return None
+            row = db.execute(
+                "SELECT upload_id, deadline, pose, confidence FROM refs "
+                "WHERE team=? AND host=? AND digest=? AND deadline>?",
+                (team, host, digest, self._now() + margin),
+            ).fetchone()
+        return JournaledRef(*row) if row else None
+
+    def record_upload(
+        self, team: str, host: str, digest: str, upload_id: str, deadline: float
+    ) -> None:
+        """The bytes with this digest are now on the ticket ``upload_id``."""
+        with self._db() as db:
+            if db is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO refs VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)",
+                    (team, host, digest, upload_id, deadline, self._now()),
+                )
+
+    def record_classification(
+        self, team: str, host: str, digest: str, upload_id: str, pose: str, confidence: float
+    ) -> None:
+        """The pose of the ticket ``upload_id`` (ignored if that ticket is no longer the one)."""
+        with self._db() as db:
+            if db is not None:
+                db.execute(
+                    "UPDATE refs SET pose=?, confidence=?, updated=? "
+                    "WHERE team=? AND host=? AND digest=? AND upload_id=?",
+                    (pose, confidence, self._now(), team, host, digest, upload_id),
+                )
+
+    def forget_refs(self, team: str, host: str, upload_ids: Sequence[str]) -> None:
+        """Drop tickets that are consumed, refused or replaced."""
+        with self._db() as db:
+            if db is not None and upload_ids:
+                marks = ",".join("?" * len(upload_ids))
+                db.execute(
+                    f"DELETE FROM refs WHERE team=? AND host=? AND upload_id IN ({marks})",
+                    (team, host, *upload_ids),
+                )
+
+    def live_tickets(self) -> int:
+        """How many journaled tickets are still before their deadline."""
+        count = 0
+        with self._db() as db:
+            if db is not None:
+                query = "SELECT COUNT(*) FROM refs WHERE deadline>?"
+                count = int(db.execute(query, (self._now(),)).fetchone()[0])
+        return count
+
+    # -- characters ----------------------------------------------------------------------
+
+    def claim_create(
+        self,
+        team: str,
+        host: str,
+        name: str,
+        digests: Sequence[str],
+        idempotency_key: str,
+        upload_ids: Sequence[str],
+    ) -> JournaledCharacter:
+        """The create to send for this character: an earlier one (same name and refs) if the
+        journal holds it, else this one, recorded before it is sent.
+
+        Two kernels racing on the same cell both get the first one's key and upload ids, so
+        the server sees one create twice and replays it instead of making two characters.
+        """
+        joined = ",".join(digests)
+        fresh = JournaledCharacter(idempotency_key, tuple(upload_ids), None, self._now())
+        found = fresh
+        with self._db() as db:
+            if db is None:
+                return fresh
+            row = db.execute(
+                "SELECT idempotency_key, upload_ids, character_id, created FROM characters "
+                "WHERE team=? AND host=? AND name=? AND digests=? AND created>?",
+                (team, host, name, joined, self._now() - TICKET_TTL.total_seconds()),
+            ).fetchone()
+            if row is not None:
+                key, ids, character_id, created = row
+                found = JournaledCharacter(key, tuple(ids.split(",")), character_id, created)
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO characters VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                    (
+                        team,
+                        host,
+                        name,
+                        joined,
+                        idempotency_key,
+                        ",".join(upload_ids),
+                        fresh.created,
+                    ),
+                )
+        return found
+
+    def record_character(
+        self, team: str, host: str, name: str, digests: Sequence[str], character_id: str
+    ) -> None:
+        """The create for these refs made ``character_id``."""
+        with self._db() as db:
+            if db is not None:
+                db.execute(
+                    "UPDATE characters SET character_id=? "
+                    "WHERE team=? AND host=? AND name=? AND digests=?",
+                    (character_id, team, host, name, ",".join(digests)),
+                )
+
+    def forget_character(self, team: str, host: str, name: str, digests: Sequence[str]) -> None:
+        """Drop a journaled create (``new=True``, or its character is gone)."""
+        with self._db() as db:
+            if db is not None:
+                db.execute(
+                    "DELETE FROM characters WHERE team=? AND host=? AND name=? AND digests=?",
+                    (team, host, name, ",".join(digests)),
+                )
+
+    # -- for people ----------------------------------------------------------------------
+
+    def summary(self) -> list[tuple[str, str, str, int, str | None]]:
+        """One row per journaled create: (host, name, created ISO time, refs, character id)."""
+        rows: list[tuple[str, str, float, str, str | None]] = []
+        with self._db() as db:
+            if db is None:
+                return []
+            rows = db.execute(
+                "SELECT host, name, created, digests, character_id FROM characters "
+                "ORDER BY created DESC"
+            ).fetchall()
+        return [
+            (
+                host,
+                name,
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)),
+                len(digests.split(",")),
+                char,
+            )
+            for host, name, created, digests, char in rows
+        ]
+
+    def clear(self) -> int:
+        """Delete every entry; returns how many there were."""
+        n = 0
+        with self._db() as db:
+            if db is None:
+                return 0
+            n = sum(
+                db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("refs", "characters")
+            )
+            db.execute("DELETE FROM refs")
+            db.execute("DELETE FROM characters")
+        return int(n)
+
+    def __repr__(self) -> str:
+        state = "off" if self.path is None else self.warning or "on"
+        return f"Journal({str(self.path) if self.path else None!r}, {state})"
