@@ -189,6 +189,16 @@ def phone_photos(folder: Path, spec: PhotoSet, limit: int = 10 * MiB) -> list[Pa
     return paths
 
 
+def describe(spec: PhotoSet) -> str:
+    """What :func:`phone_photos` makes for ``spec``, in words."""
+    extras = ["EXIF orientations 1/6/3/8", "GPS"]
+    if spec.target_bytes > 100 * KB:
+        extras += ["an EXIF thumbnail", "every other one Display P3"]
+    if spec.progressive:
+        extras.append("one progressive")
+    return f"{spec.size[0]}×{spec.size[1]} px stored, " + ", ".join(extras)
+
+
 def spread(values: Iterable[float]) -> tuple[float, float, float]:
     """(min, median, max)."""
     vals = sorted(values)

@@ -74,6 +74,7 @@ class Outcome:
     wire_429: int
     errors: list[str]
     waits: int = 0
+    early_429: int = 0  # of wire_429, those in the first tenth of the span
 
     def ceiling(self, shape: Shape) -> float:
         return shape.burst + shape.per_minute / 60.0 * self.span
@@ -85,8 +86,11 @@ class Outcome:
 def _outcome(log: Sequence[Any], shape: Shape, errors: list[str], waits: int = 0) -> Outcome:
     mine = [r for r in log if r.route in shape.routes]
     served = [r for r in mine if r.status != 429]
-    span = max(r.time for r in served) - min(r.time for r in served)
-    return Outcome(len(served), span, sum(1 for r in mine if r.status == 429), errors, waits)
+    start = min(r.time for r in served)
+    span = max(r.time for r in served) - start
+    refused = [r.time - start for r in mine if r.status == 429]
+    early = sum(1 for t in refused if t <= span / 10)
+    return Outcome(len(served), span, len(refused), errors, waits, early)
 
 
 def scaled_client(
@@ -277,6 +281,7 @@ def run(config: Config, context: Context) -> list[Row]:
     count = SHARED.quick_count if config.quick else SHARED.count
     shared = [run_shared(count, refs) for _ in range(config.bucket_repeats)]
     ratio, wire, errors, detail = _summary(SHARED, shared)
+    early = sum(out.early_429 for out in shared)
     failures = [e for out in shared for e in out.errors]
     rows.append(
         Row(
@@ -298,8 +303,9 @@ def run(config: Config, context: Context) -> list[Row]:
                 "requests explain, so it paces a little under the share it gets, leaving the "
                 "bucket a few tokens; while the server's bucket is empty it waits a random "
                 "part of a token's time more, so neither wins every race for the next token. "
-                "The 429s on the wire are where both sent at once (most as the burst runs out, "
-                "before either has seen the other); each was retried after its `Retry-After`.",
+                f"The 429s on the wire are where both sent at once ({early} of {wire} in the "
+                "first tenth of a run, as the burst runs out before either has seen the "
+                "other); each was retried after its `Retry-After`.",
             ]
             + (["Errors: " + "; ".join(failures[:3])] if failures else []),
         )
