@@ -60,9 +60,18 @@ def bucket_for(method: str, path: str, body: Mapping[str, Any] | None = None) ->
 #: server means our share grew (the other client slowed down or left): fit afresh.
 SPARE_REFIT = 0.15
 #: Tokens' worth of random extra wait while the server's bucket is empty (see edge_jitter).
-EDGE_JITTER = 0.5
+EDGE_JITTER = 0.25
 #: Statuses of responses that took no token (refused, or turned away before the bucket).
 _NO_TOKEN = frozenset({401, 413, 429})
+
+
+def _took_a_token(status: int | None) -> bool:
+    """Whether a response stands for a token taken (a point of the Reset fit).
+
+    Not a 429 (a refusal), nor a 5xx (which may come from anything between us and the API;
+    its headers still correct the count).
+    """
+    return status is None or (status < 500 and status not in _NO_TOKEN)
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
@@ -99,6 +108,7 @@ class TokenBucket:
         self._drained_at: float | None = None  # when a token last left a full bucket
         self._resets = ResetFit()
         self._server_empty = False  # the latest response said Remaining: 0
+        self._refused = False  # the latest answer was a 429
         self._lock = threading.Lock()
 
     def _refill(self, now: float) -> None:
@@ -125,9 +135,10 @@ class TokenBucket:
 
         Several clients of a team pacing one empty bucket would each send the instant their
         count says a token is back, and the one whose count is in phase with the server's
-        would win every race, starving the others (whose 429s run out of retries). Up to
-        half a token's time more, at random, makes the races fair; throughput is unchanged,
-        since the bucket goes on refilling while we wait.
+        would win every race, starving the others (whose 429s run out of retries). Up to a
+        quarter of a token's time more, at random, makes the races fair; throughput is
+        unchanged, since the bucket goes on refilling while we wait (only the last request
+        of a run ends that much later).
         """
         with self._lock:
             if not self._server_empty:
@@ -186,22 +197,26 @@ class TokenBucket:
                 # client of the team) or a slower or smaller server bucket: trust the
                 # server, and assume our requests in flight are not in its count yet.
                 self.tokens = max(-self.capacity, remaining - self.in_flight)
+            elif remaining is not None and self._refused and status != 429:
+                # A 429 emptied our count; the first answer since that shows tokens left is
+                # the better count (the refusal was short-lived, or not this bucket's own).
+                self.tokens = max(self.tokens, min(self.capacity, remaining - self.in_flight))
+            if status is not None and status < 500:
+                self._refused = status == 429
             if remaining is not None:
                 self._server_empty = remaining < 1.0 or status == 429
             if limit is not None and remaining is not None and reset is not None:
-                if status not in _NO_TOKEN:
+                if _took_a_token(status):
                     if remaining >= limit - 1:
                         # This request found the bucket full: Reset starts moving afresh.
                         self._restart_fit()
                     self._resets.add(reset)
-                self._learn_rate(limit, remaining, reset - wall_now)
+                if status is None or status < 500:  # a 429's Reset still says when it refills
+                    self._learn_rate(limit, remaining, reset - wall_now)
             if status == 429:
                 self.tokens = min(self.tokens, 0.0)
                 if retry_after is not None:
-                    # A little more than asked: whoever else drew this 429 with us (another
-                    # client of the team) should not come back at the same instant again.
-                    jitter = random.uniform(0.0, EDGE_JITTER) / self.rate
-                    self._blocked_until = max(self._blocked_until, now + retry_after + jitter)
+                    self._blocked_until = max(self._blocked_until, now + retry_after)
 
     def _learn_rate(self, limit: float, remaining: float, reset_in: float) -> None:
         """Keep the configured refill rate unless the server's numbers rule it out."""
