@@ -96,7 +96,8 @@ def demo(latency_ms: float = 0.0, name: str = "Demo character", out: TextIO | No
             session,
             AurousClient(api_key=sandbox.api_key, base_url=sandbox.url, session=session) as client,
         ):
-            flow = CharacterFlow(client, name, paths())
+            # journal=False: the demo's sandbox and team live only as long as the demo
+            flow = CharacterFlow(client, name, paths(), journal=False)
             progress = _Progress(flow, out, live)
             flow.subscribe(progress)
             if live:

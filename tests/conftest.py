@@ -12,6 +12,15 @@ from aurous_nb.sandbox import Sandbox
 from tests.support.sandbox import SandboxAPI, image_bytes, make_client
 
 
+@pytest.fixture(autouse=True)
+def _journal_per_test(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Each test (and every kernel or process it starts) gets a journal of its own: what one
+    test uploaded must not be reused by the next."""
+    path = tmp_path_factory.mktemp("journal") / "journal.sqlite3"
+    monkeypatch.setenv("AUROUS_NB_JOURNAL", str(path))
+    return path
+
+
 @pytest.fixture
 def client(aurous_sandbox: Sandbox) -> Iterator[AurousClient]:
     """A client of the (reset) session sandbox, with test-sized retry delays."""

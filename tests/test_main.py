@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aurous_nb.__main__ import demo, main
+from tests.support.environ import child_env
 
 
 def check_summary(text: str) -> None:
@@ -31,7 +31,7 @@ def check_summary(text: str) -> None:
 
 def test_demo_on_a_fresh_machine(tmp_path: Path) -> None:
     """A subprocess with a hostile environment: no key, a base URL and proxy that go nowhere."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    env = child_env()
     env.update(
         HOME=str(tmp_path),
         AUROUS_API_KEY="not-a-key",
@@ -89,3 +89,24 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out.startswith("aurous_nb ")
+
+
+def test_journal_command_lists_and_clears(_journal_per_test: Path) -> None:
+    from aurous_nb.flow import Journal
+
+    journal = Journal(_journal_per_test)
+    journal.record_upload("team_1", "http://h", "d", "upl_1", 4e9)
+    journal.claim_create("team_1", "http://h", "Ada", ["d"], "key-1", ["upl_1"])
+    journal.record_character("team_1", "http://h", "Ada", ["d"], "char_1")
+    env = child_env()
+    run = [sys.executable, "-m", "aurous_nb", "journal"]
+    listed = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{_journal_per_test}: 1 live ticket" in listed.stdout
+    assert "'Ada' (1 ref) at http://h: char_1" in listed.stdout
+    cleared = subprocess.run([*run, "--clear"], env=env, capture_output=True, text=True)
+    assert cleared.returncode == 0 and "2 entries deleted" in cleared.stdout
+    off = subprocess.run(
+        run, env={**env, "AUROUS_NB_JOURNAL": "off"}, capture_output=True, text=True
+    )
+    assert "switched off" in off.stdout

@@ -99,6 +99,7 @@ class AurousClient:
     ) -> None:
         key = resolve_api_key(api_key)
         self._masked = mask_key(key)
+        self._team_id: str | None = None
         self.base_url = resolve_base_url(base_url)
         self.version = check_version(version)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
@@ -473,7 +474,13 @@ class AurousClient:
 
     def team(self) -> Team:
         """The team the key belongs to."""
-        return self._request("GET", "/v1/team", Team.from_dict)
+        team: Team = self._request("GET", "/v1/team", Team.from_dict)
+        self._team_id = team.id
+        return team
+
+    def team_id(self) -> str:
+        """The id of the key's team, asked for once per client (it never changes)."""
+        return self._team_id or self.team().id
 
     def balance(self) -> Balance:
         """The team's credits and billing mode."""

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._text import error_line, format_size, one_line, plural
-from ..images import THUMB_SIDE
+from ..images import THUMB_SIDE, data_uri
 from ._character import character_html
 from ._style import ERROR, FONT, MUTED, WARN, badge, confidence_color, escape, state_color
 from ._words import expiry_text, state_label
@@ -90,18 +90,18 @@ def _pose_label(ref: RefUpload) -> str | None:
 
 def _ref_card(ref: RefUpload, now: datetime, px: int, classify: bool) -> str:
     image = ref.image
-    if image is not None:
+    size = f"{format_size(image.size)} · {image.size_text}" if image is not None else ""
+    made = image.thumbnail_if_ready() if image is not None else None  # a live view never decodes
+    if made is not None:
         thumb = (
-            f'<img src="{escape(image.thumbnail_data_uri())}" alt="{escape(ref.name)}" '
+            f'<img src="{escape(data_uri(made))}" alt="{escape(ref.name)}" '
             f'style="max-width:{px}px;max-height:{px}px;display:block;margin:0 auto">'
         )
-        size = f"{format_size(image.size)} · {image.width}×{image.height}"
     else:
         thumb = (
             f'<div style="width:{px}px;height:{px * 3 // 4}px;background:#eef0f3;'
             'margin:0 auto"></div>'
         )
-        size = ""
     color = state_color(ref.state)
     pct = _percent(ref)
     parts = [

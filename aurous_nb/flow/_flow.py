@@ -20,12 +20,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._text import error_line
-from ..errors import FlowCancelled, FlowError, UploadInvalidError
-from ..images import CheckedImage
+from ..errors import FlowCancelled, FlowError, NotFoundError, UploadInvalidError
+from ..images import CheckedImage, FixStyle
 from ..limits import MAX_REFS
 from ..validate import check_character
-from ._checks import check_all, repeats
+from ._checks import check_all, decode_all, repeats
 from ._failures import raise_for
+from ._journal import CreateKey, FlowJournal, Journal, ref_key
 from ._pipeline import RefPipeline
 from ._ref import EventKind, FlowEvent, RefState, RefUpload
 from ._run import Run, block_on, wait_all
@@ -54,8 +55,25 @@ class CharacterFlow:
         classify: detect each ref's pose (otherwise refs get pose ``other``).
         attributes: optional attributes stored on the character.
         downscale: shrink oversize images instead of refusing them.
+        keep_metadata: upload each photo's GPS position too (by default it is removed, in
+            place, without re-encoding; the ref's notice says "location removed").
+        thumbnails: make each ref's thumbnail (a reduced-scale decode of the whole file, the
+            deep check of its pixels) beside its upload, and hold classify for it, so a file
+            damaged inside costs an init and a PUT, never a character. The magic and the
+            uploader turn it on; without it nothing is decoded locally unless the API refuses
+            the bytes at classify (a local decode then says what is wrong).
+        fix_style: how refusals name options: ``"python"`` (``downscale=True``) or
+            ``"magic"`` (``--downscale``).
         max_workers: refs worked on at the same time.
         client_reference_id: your own id, echoed on the character.
+        journal: where finished uploads and creates are kept for a later run (a new kernel,
+            another notebook, a script): True for the user's journal (see
+            :class:`~aurous_nb.flow.Journal`), False for none, or a ``Journal``. A re-run
+            then reuses tickets still usable instead of uploading again, sends a create that
+            was in flight with its journaled ``Idempotency-Key`` (the server replays it rather
+            than making a second character), and returns a character already created for the
+            same name, refs and attributes.
+        new: make another character even if the journal holds one for the same request.
 
     Raises:
         FlowError: more than 6 sources.
@@ -70,16 +88,25 @@ class CharacterFlow:
         classify: bool = True,
         attributes: dict[str, Any] | None = None,
         downscale: bool = False,
+        keep_metadata: bool = False,
+        thumbnails: bool = False,
+        fix_style: FixStyle = "python",
         max_workers: int = 6,
         client_reference_id: str | None = None,
+        journal: Journal | bool = True,
+        new: bool = False,
     ) -> None:
         self.client = client
         self.name = name
         self.classify = classify
         self.attributes = attributes
         self.downscale = downscale
+        self.keep_metadata = keep_metadata
+        self.fix_style: FixStyle = fix_style
         self.max_workers = max(1, max_workers)
         self.client_reference_id = client_reference_id
+        self.new = new
+        """Make another character even if the journal holds one for the same request."""
         self.refs: list[RefUpload] = []
         self.character: Character | None = None
         self.state: FlowState = "idle"
@@ -92,8 +119,16 @@ class CharacterFlow:
         self._subscribers: list[Callable[[FlowEvent], None]] = []
         self._runs: set[Run] = set()
         self._pipeline = RefPipeline(
-            client, notify=self._set_ref, progress=lambda ref: self._emit("ref", ref, "uploading")
+            client,
+            notify=self._set_ref,
+            progress=lambda ref: self._emit("ref", ref, "uploading"),
+            touched=lambda ref: self._emit("ref", ref, ref.state),
+            thumbnails=thumbnails,
         )
+        if journal is True:
+            journal = Journal.default()
+        if isinstance(journal, Journal) and journal.path is not None and client is not None:
+            self._pipeline.journal = FlowJournal(journal, client)
         self._started: cf.Future[Character] | None = None
         self._creating = False
         if isinstance(sources, (str, bytes, os.PathLike)):
@@ -102,6 +137,15 @@ class CharacterFlow:
         if len(sources) > MAX_REFS:
             raise FlowError(_too_many(len(sources)))
         self._check_refs([self._new_ref(source) for source in sources])  # all at once
+
+    @property
+    def thumbnails(self) -> bool:
+        """Whether each ref's thumbnail is decoded beside its upload (see the class docs)."""
+        return self._pipeline.thumbnails
+
+    @thumbnails.setter
+    def thumbnails(self, value: bool) -> None:
+        self._pipeline.thumbnails = bool(value)
 
     # ---- observing ---------------------------------------------------------------------------
 
@@ -176,9 +220,22 @@ class CharacterFlow:
                 "the character is already being created; start a new flow to change refs"
             )
 
-    def check(self) -> list[RefUpload]:
-        """Run the local checks of refs not checked yet (no request); return all refs."""
+    def check(self, *, deep: bool = False) -> list[RefUpload]:
+        """Run the local checks of refs not checked yet (no request); return all refs.
+
+        Args:
+            deep: also decode each checked ref's pixels (making its thumbnail), in parallel;
+                a ref whose pixel data does not decode fails here. The dry run uses this.
+        """
         self._check_refs([ref for ref in list(self.refs) if ref.image is None])
+        if deep:
+            checked = [ref for ref in list(self.refs) if ref.image is not None]
+            outcomes = decode_all([ref.image for ref in checked if ref.image is not None])
+            for ref, error in zip(checked, outcomes, strict=True):
+                if error is not None:
+                    with self._lock:
+                        ref.image, ref.error = None, error
+                    self._set_ref(ref, "failed", ref.error_message)
         return list(self.refs)
 
     # ---- running -----------------------------------------------------------------------------
@@ -303,6 +360,9 @@ class CharacterFlow:
             self._set_flow(outcome, message)
 
     def _prepare_and_create(self, run: Run) -> Character:
+        earlier = self._made_earlier()
+        if earlier is not None:
+            return earlier
         while True:
             self._prepare(run, list(self.refs))
             with self._lock:  # refs may have been added meanwhile; freeze them for create
@@ -333,6 +393,7 @@ class CharacterFlow:
             wait_all(run, futures)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+            self._pipeline.close()
         raise_for([r for r in todo if not r.done], len(targets), "failed")
 
     def _check_refs(self, refs: list[RefUpload]) -> None:
@@ -340,7 +401,12 @@ class CharacterFlow:
         repeating an earlier one fails."""
         if not refs:
             return
-        outcomes = check_all(refs, downscale=self.downscale)
+        outcomes = check_all(
+            refs,
+            downscale=self.downscale,
+            keep_metadata=self.keep_metadata,
+            fix_style=self.fix_style,
+        )
         for ref, outcome in sorted(zip(refs, outcomes, strict=True), key=lambda p: p[0].index):
             with self._lock:  # compare and keep as one step: refs are added from many threads
                 if isinstance(outcome, CheckedImage):
@@ -358,6 +424,11 @@ class CharacterFlow:
     # ---- create -------------------------------------------------------------------------------
 
     def _create(self, run: Run, refs: list[RefUpload]) -> Character:
+        journal, request = self._pipeline.journal, self._create_key(refs)
+        if journal is None or request is None:
+            journal = request = None
+        elif self.new:
+            journal.forget_create(request)  # another character on purpose
         for _attempt in range(len(refs) + 2):
             if run.cancelled.is_set():
                 raise FlowCancelled("flow cancelled before create; run it again to resume")
@@ -365,21 +436,73 @@ class CharacterFlow:
             if ids != self._key_ids or self.idempotency_key is None:
                 # a new body needs a new key; the same body keeps it across re-runs
                 self.idempotency_key, self._key_ids = str(uuid.uuid4()), ids
+            key, sent = self.idempotency_key, ids
+            if journal is not None and request is not None:
+                claim = journal.claim(request, key, ids)
+                if claim is not None and claim.character_id is not None:
+                    earlier = self._earlier(claim.character_id)
+                    if earlier is not None:
+                        return earlier
+                    journal.forget_create(request)  # it was deleted since: make it again
+                    claim = journal.claim(request, key, ids)
+                if claim is not None:
+                    # an earlier run's create of the same request (a kernel that died, or one
+                    # racing this): the same key and body, so the server answers with the
+                    # character that create made instead of making a second one
+                    key, sent = claim.idempotency_key, claim.upload_ids
             self._emit("flow", None, "creating")
             try:
-                return self._post_create(run, list(ids), self.idempotency_key)
+                return self._post_create(run, list(sent), key, request)
             except UploadInvalidError as exc:
+                if journal is not None and request is not None:
+                    journal.forget_create(request)  # its tickets are gone: claim anew
+                    if sent != ids:  # they were an earlier run's: send our own
+                        continue
                 stale = _rejected(refs, exc)
                 if not stale:
                     raise
                 for ref in stale:
-                    ref.forget_ticket()
-                    ref.notice = "ticket rejected at create; uploading again"
+                    self._pipeline.forget(ref)
+                    ref.note("ticket rejected at create; uploading again")
                     self._set_ref(ref, "checked", ref.notice)
                 self._prepare(run, stale)
         raise FlowError("create kept rejecting freshly uploaded refs; giving up")
 
-    def _post_create(self, run: Run, ids: list[str], key: str) -> Character:
+    def _made_earlier(self) -> Character | None:
+        """The character an earlier run made for this very request, if the journal has one
+        (asked before anything is uploaded; ``new=True`` skips it)."""
+        journal = self._pipeline.journal
+        if journal is None or self.new:
+            return None
+        refs = list(self.refs)
+        self._check_refs([ref for ref in refs if ref.image is None])
+        request = self._create_key(refs)
+        character_id = journal.made(request) if request is not None else None
+        return self._earlier(character_id) if character_id is not None else None
+
+    def _create_key(self, refs: list[RefUpload]) -> CreateKey | None:
+        if self._pipeline.journal is None or not self._pipeline.journal.enabled:
+            return None
+        fingerprints = [ref_key(r.image) for r in refs if r.image is not None]
+        if len(fingerprints) != len(refs):
+            return None  # refs reused from an earlier run's flow object carry no image
+        return CreateKey.of(self.name, fingerprints, self.attributes, self.client_reference_id)
+
+    def _earlier(self, character_id: str) -> Character | None:
+        """The character an earlier run created for this request (None if it is gone)."""
+        try:
+            character = self.client.get_character(character_id)
+        except NotFoundError:
+            return None
+        for ref in self.refs:
+            ref.note(f"already created in an earlier run: {character.id}")
+        self._finish(character)
+        self._emit("flow", None, "done", f"already created in an earlier run: {character.id}")
+        return character
+
+    def _post_create(
+        self, run: Run, ids: list[str], key: str, request: CreateKey | None
+    ) -> Character:
         """POST create on a worker thread, so cancel() need not wait for the response."""
 
         def call() -> Character:
@@ -390,6 +513,9 @@ class CharacterFlow:
                 client_reference_id=self.client_reference_id,
                 idempotency_key=key,
             )
+            journal = self._pipeline.journal
+            if journal is not None and request is not None:
+                journal.created(request, character.id, ids)
             self._finish(character)  # even if the run was cancelled meanwhile
             return character
 
@@ -439,7 +565,7 @@ def _rejected(refs: list[RefUpload], exc: UploadInvalidError) -> list[RefUpload]
 
 def _too_many(n: int) -> str:
     if n == 0:
-        return f"no reference images: add 1–{MAX_REFS} JPEG, PNG or WebP images"
+        return f"no reference images: add 1–{MAX_REFS} JPEG, PNG, WebP, HEIC or AVIF images"
     return f"{n} reference images: a character takes 1–{MAX_REFS} — remove {n - MAX_REFS}"
 
 

@@ -3,8 +3,9 @@ uploads a finished ref again nor creates a character twice.
 
 One SQLite file (``$XDG_CACHE_HOME/aurous_nb/journal.sqlite3``; ``AUROUS_NB_JOURNAL=/path`` to
 move it, ``AUROUS_NB_JOURNAL=off`` to switch it off), shared by every kernel and script of the
-user (WAL, a busy timeout). Per uploaded ref, keyed by (team, API host, SHA-256 of the bytes
-that were uploaded): the ``upload_id``, the ticket's deadline and the classification. Per
+user (WAL, a busy timeout). Per uploaded ref, keyed by (team, API host, a fingerprint of the
+bytes that were uploaded with the file name and type they were minted with: see
+:func:`ref_key`): the ``upload_id``, the ticket's deadline and the classification. Per
 character, keyed by (team, host, name, the ordered content hashes): the create's
 ``Idempotency-Key``, the upload ids it was sent with and, once known, the character's id.
 
@@ -16,19 +17,36 @@ ignored with one warning line; the work goes on without it.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import hashlib
+import json
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..limits import TICKET_TTL
 
-__all__ = ["ENV_JOURNAL", "Journal", "JournaledCharacter", "JournaledRef", "default_path"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import AurousClient
+    from ..images import CheckedImage
+
+__all__ = [
+    "ENV_JOURNAL",
+    "CreateKey",
+    "FlowJournal",
+    "Journal",
+    "JournaledCharacter",
+    "JournaledRef",
+    "default_path",
+    "ref_key",
+]
 
 log = logging.getLogger("aurous_nb")
 
@@ -214,6 +232,19 @@ class Journal:
             ).fetchone()
         return JournaledRef(*row) if row else None
 
+    def has_ref(self, host: str, digest: str, *, margin: float) -> bool:
+        """Whether any team's earlier run left a usable ticket for these bytes on ``host``
+        (asked first, so the team need not be known when nothing was journaled)."""
+        found = None
+        with self._db() as db:
+            if db is None:
+                return False
+            found = db.execute(
+                "SELECT 1 FROM refs WHERE host=? AND digest=? AND deadline>? LIMIT 1",
+                (host, digest, self._now() + margin),
+            ).fetchone()
+        return found is not None
+
     def record_upload(
         self, team: str, host: str, digest: str, upload_id: str, deadline: float
     ) -> None:
@@ -302,6 +333,19 @@ class Journal:
                 )
         return found
 
+    def made(self, host: str, name: str, digests: Sequence[str]) -> list[tuple[str, str]]:
+        """(team, character id) of every create for this request known to have finished."""
+        rows: list[tuple[str, str]] = []
+        with self._db() as db:
+            if db is None:
+                return []
+            rows = db.execute(
+                "SELECT team, character_id FROM characters WHERE host=? AND name=? AND digests=? "
+                "AND character_id IS NOT NULL AND created>?",
+                (host, name, ",".join(digests), self._now() - TICKET_TTL.total_seconds()),
+            ).fetchall()
+        return [(team, char) for team, char in rows]
+
     def record_character(
         self, team: str, host: str, name: str, digests: Sequence[str], character_id: str
     ) -> None:
@@ -363,3 +407,142 @@ class Journal:
     def __repr__(self) -> str:
         state = "off" if self.path is None else self.warning or "on"
         return f"Journal({str(self.path) if self.path else None!r}, {state})"
+
+
+class FlowJournal:
+    """One flow's use of the journal: its team and API host, and its refs' fingerprints.
+
+    The team id (the scope of upload tickets) is asked for once, on a thread, when the first
+    ticket is minted, so it overlaps that ticket's PUT (a flow that fails before any upload
+    asks nothing); a journaled ticket found for a ref makes it wait for the answer, since a
+    ticket of another team is of no use. If the team cannot be had (no connection, a key that
+    may not read it), the flow goes on without the journal.
+    """
+
+    def __init__(self, journal: Journal, client: AurousClient) -> None:
+        self.journal = journal
+        self.host = client.base_url
+        self._client = client
+        self._team: cf.Future[str] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.journal.enabled
+
+    def start(self) -> None:
+        """Ask for the team id in the background, once."""
+        with self._lock:
+            if self._team is None and self.enabled:
+                self._team = cf.Future()
+                future = self._team
+                threading.Thread(
+                    target=self._fetch_team, args=(future,), name="aurous-journal", daemon=True
+                ).start()
+
+    def _fetch_team(self, future: cf.Future[str]) -> None:
+        try:
+            future.set_result(self._client.team_id())
+        except BaseException as exc:  # the future carries it; team() says what went wrong
+            future.set_exception(exc)
+
+    def team(self) -> str | None:
+        """The team id, or None (then the journal is not used)."""
+        self.start()
+        future = self._team
+        if future is None:
+            return None
+        try:
+            return future.result(timeout=120)
+        except Exception as exc:
+            log.warning("aurous_nb journal not used: the team is unknown (%s)", exc)
+            self.journal.warning = self.journal.warning or f"team unknown ({exc})"
+            return None
+
+    # -- refs ----------------------------------------------------------------------------
+
+    def reusable(self, fingerprint: str, margin: float) -> JournaledRef | None:
+        if not self.enabled or not self.journal.has_ref(self.host, fingerprint, margin=margin):
+            return None
+        team = self.team()
+        if team is None:
+            return None
+        return self.journal.find_ref(team, self.host, fingerprint, margin=margin)
+
+    def uploaded(self, fingerprint: str, upload_id: str, deadline: float) -> None:
+        team = self.team() if self.enabled else None
+        if team is not None:
+            self.journal.record_upload(team, self.host, fingerprint, upload_id, deadline)
+
+    def classified(self, fingerprint: str, upload_id: str, pose: str, confidence: float) -> None:
+        team = self.team() if self.enabled else None
+        if team is not None:
+            self.journal.record_classification(
+                team, self.host, fingerprint, upload_id, pose, confidence
+            )
+
+    def forget(self, upload_ids: Sequence[str]) -> None:
+        team = self.team() if self.enabled else None
+        if team is not None:
+            self.journal.forget_refs(team, self.host, upload_ids)
+
+    # -- the create ----------------------------------------------------------------------
+
+    def claim(
+        self, key: CreateKey, idempotency_key: str, upload_ids: Sequence[str]
+    ) -> JournaledCharacter | None:
+        team = self.team() if self.enabled else None
+        if team is None:
+            return None
+        return self.journal.claim_create(
+            team, self.host, key.name, key.parts, idempotency_key, upload_ids
+        )
+
+    def made(self, key: CreateKey) -> str | None:
+        """The id of a character an earlier run made for this request, if any (the team is
+        only asked for when the journal has one)."""
+        if not self.enabled:
+            return None
+        found = self.journal.made(self.host, key.name, key.parts)
+        if not found:
+            return None
+        team = self.team()
+        return next((char for t, char in found if t == team), None)
+
+    def created(self, key: CreateKey, character_id: str, upload_ids: Sequence[str]) -> None:
+        team = self.team() if self.enabled else None
+        if team is not None:
+            self.journal.record_character(team, self.host, key.name, key.parts, character_id)
+            self.journal.forget_refs(team, self.host, upload_ids)  # consumed by the create
+
+    def forget_create(self, key: CreateKey) -> None:
+        team = self.team() if self.enabled else None
+        if team is not None:
+            self.journal.forget_character(team, self.host, key.name, key.parts)
+
+
+def ref_key(image: CheckedImage) -> str:
+    """A ref's key in the journal: its bytes' fingerprint with the name and type the ticket
+    was minted with (the same photo under another name is another upload)."""
+    text = f"{image.upload_filename}\0{image.mime}\0{image.upload_fingerprint}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CreateKey:
+    """What makes two creates the same request: the name, the refs' fingerprints in order, and
+    (hashed) the attributes and client reference id."""
+
+    name: str
+    parts: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        fingerprints: Sequence[str],
+        attributes: Mapping[str, Any] | None,
+        client_reference_id: str | None,
+    ) -> CreateKey:
+        extra = json.dumps([attributes, client_reference_id], sort_keys=True, default=str)
+        return cls(name, (*fingerprints, "body:" + hashlib.sha256(extra.encode()).hexdigest()))

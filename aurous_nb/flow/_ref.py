@@ -45,11 +45,15 @@ class RefUpload:
         """What the user passed (a path, bytes, a file object or a PIL image)."""
         self.image: CheckedImage | None = None
         """The local check's result, or None before the check or after it failed."""
+        self.where: str | None = None
+        """The file a path source names, symlinks resolved (found by its check), else None."""
         self.state: RefState = "queued"
         self.ticket: UploadTicket | None = None
         """The current upload ticket (URL 15 min, ticket 24 h), or None."""
         self.uploaded = False
         """Whether the bytes reached the current ticket's URL."""
+        self.reused = False
+        """Whether the ticket is one an earlier run uploaded these bytes to (the journal's)."""
         self.bytes_sent = 0
         self.total_bytes = 0
         self.classification: Classification | None = None
@@ -97,10 +101,17 @@ class RefUpload:
             return "minted"
         return "checked" if self.image is not None else "queued"
 
+    def note(self, what: str) -> None:
+        """Show ``what`` (a re-mint, a re-upload) after what the local check said about the image
+        ("location removed", "converted from HEIC"), which stays true."""
+        base = self.image.notice if self.image is not None else None
+        self.notice = "; ".join(filter(None, [base, what]))
+
     def forget_ticket(self) -> None:
         """Drop the ticket and everything tied to it (after expiry or rejection)."""
         self.ticket = None
         self.uploaded = False
+        self.reused = False
         self.classification = None
         self.bytes_sent = 0
 

@@ -1,10 +1,11 @@
-"""The Pillow half of a local image check: a full decode under the bomb guard, and a bound on
-the decoded pixels held at once by parallel checks.
+"""The Pillow half of a local check: decoding pixels under the bomb guard, a bound on the
+decoded pixels held at once by parallel decodes, and the HEIC decoder (``pi_heif``).
 
-A JPEG that needs no downscale is decoded at a reduced DCT scale (``draft``): libjpeg still
-reads the whole entropy-coded stream, so a damaged or truncated file is refused as before, but
-the inverse DCT, colour conversion and thumbnail work on an image a few times the thumbnail's
-size instead of the full photo. Pillow is imported lazily, inside functions.
+A decode reads its bytes from a stream (the file itself for a path source), 64 KiB at a time,
+so a 10 MB photo is never held whole just to be decoded. A JPEG decoded for its thumbnail is
+decoded at a reduced DCT scale (``draft``): libjpeg still reads the whole entropy-coded
+stream, so a damaged file is still refused, but the inverse DCT and colour conversion work on
+an image a few times the thumbnail's size. Pillow is imported lazily, inside functions.
 """
 
 from __future__ import annotations
@@ -12,35 +13,68 @@ from __future__ import annotations
 import io
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import ImageCheckError
-from ._downscale import needs_downscale
-from ._thumbs import thumb_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
 
+__all__ = ["DAMAGED", "DECODE_BUDGET", "decoded", "fail", "heif_module", "undecodable"]
 
 # Pillow's own default, used when a caller has switched the guard off globally.
 _DEFAULT_BOMB_PIXELS = 89_478_485
 # Pillow keeps RGB (and most modes) at 4 bytes per pixel.
 _BYTES_PER_PIXEL = 4
 DECODE_BUDGET = 64 * 1024 * 1024
-"""Bytes of decoded pixels that checks running in parallel may hold at once (one image
-larger than this is decoded alone): a 12-megapixel PNG holds ~50 MB while it is checked."""
+"""Bytes of decoded pixels that decodes running in parallel may hold at once (one image
+larger than this is decoded alone): a 12-megapixel photo holds ~50 MB while it is re-encoded."""
 
+HEIF_INSTALL = "pip install pi-heif"
+"""The command that installs the HEIC decoder (a dependency; missing only on odd platforms)."""
 
 # What Pillow raises for bytes that are not a valid image of the type (Image.open() turns
 # most of them into UnidentifiedImageError, an OSError).
-_DAMAGED = (OSError, SyntaxError, ValueError, IndexError, TypeError, EOFError, struct.error)
+DAMAGED = (OSError, SyntaxError, ValueError, IndexError, TypeError, EOFError, struct.error)
 
 
 def fail(name: str, problem: str, fix: str, value: object = None) -> ImageCheckError:
     """``"<name>: <problem> — <fix>"`` as an ImageCheckError."""
     return ImageCheckError(f"{name}: {problem} — {fix}", source=name, value=value, fix=fix)
+
+
+def undecodable(name: str, kind: str, exc: BaseException) -> ImageCheckError:
+    """The refusal of bytes that claim to be ``kind`` and do not decode."""
+    detail = str(exc).split("\n")[0] or type(exc).__name__
+    return fail(
+        name,
+        f"cannot be decoded as {kind.upper()} ({detail})",
+        "the file is damaged or truncated; export it again",
+        kind,
+    )
+
+
+def bomb_limit() -> int:
+    """Most pixels an image may declare (Pillow's guard; its default if switched off)."""
+    from PIL import Image
+
+    return Image.MAX_IMAGE_PIXELS or _DEFAULT_BOMB_PIXELS
+
+
+def heif_module(name: str) -> Any:
+    """The ``pi_heif`` module (HEIC decoder), or the one-line refusal naming the install."""
+    try:
+        import pi_heif
+    except ImportError:
+        raise fail(
+            name,
+            "HEIC needs a decoder that is not installed",
+            f"run `{HEIF_INSTALL}` (or export the photo as JPEG)",
+            "heic",
+        ) from None
+    return pi_heif
 
 
 class _Budget:
@@ -69,7 +103,18 @@ _budget = _Budget(DECODE_BUDGET)
 
 
 def _plugin(kind: str) -> Any:
-    """Pillow's image class for ``kind``: constructing it parses the header only."""
+    """Pillow's image class for ``kind``: constructing it parses the header only.
+
+    Pillow's plugin class, not Image.open(): the type is known, and Image.open()'s bomb check
+    warns through the global warnings filters, which threads cannot safely switch. Ours
+    refuses (in the header check) where Pillow would warn, also if a caller switched it off.
+    """
+    if kind == "avif":
+        try:
+            from PIL import AvifImagePlugin
+        except ImportError:  # a Pillow built without libavif
+            raise OSError("this Pillow cannot decode AVIF (pip install -U pillow)") from None
+        return AvifImagePlugin.AvifImageFile
     from PIL import JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
     return {
@@ -79,66 +124,66 @@ def _plugin(kind: str) -> Any:
     }[kind]
 
 
+def open_header(kind: str, stream: BinaryIO) -> PILImage.Image:
+    """Pillow's image of ``kind`` on ``stream``, header parsed, no pixels decoded."""
+    image: PILImage.Image = _plugin(kind)(stream)
+    return image
+
+
 @contextmanager
 def decoded(
-    name: str, data: bytes, kind: str, *, downscale: bool = False
-) -> Iterator[tuple[PILImage.Image, int, int]]:
-    """Decode ``data`` with the bomb guard on; yield ``(image, width, height)``, then close it.
+    name: str,
+    kind: str,
+    opener: Callable[[], BinaryIO],
+    *,
+    draft: tuple[int, int] | None = None,
+    factor: int = 1,
+) -> Iterator[PILImage.Image]:
+    """Decode the image ``opener()`` streams; yield it (first frame), then close it.
 
-    ``width``/``height`` are the image's real size, from its header. ``image`` is the whole
-    photo, except for a JPEG that will not be downscaled: that one is decoded at the smallest
-    DCT scale (1/2, 1/4 or 1/8) that still covers the thumbnail's size, since only the
-    thumbnail is made from it (scaling in the DCT averages, so nothing aliases).
+    Args:
+        name: display name, for errors.
+        kind: the sniffed kind (``jpeg``, ``png``, ``webp``, ``heic``, ``avif``).
+        opener: returns a fresh binary stream of the file's bytes (closed here).
+        draft: for a JPEG, the smallest size the decode may be reduced to (DCT scaling).
+        factor: how many copies of the decoded pixels the caller will hold at once (for the
+            decode budget: a re-encode holds the resized copy too).
 
     Raises:
-        ImageCheckError: a likely decompression bomb, or bytes that do not decode.
+        ImageCheckError: bytes that do not decode.
     """
-    from PIL import Image
-
-    # Pillow's plugin class, not Image.open(): the type is known, and Image.open()'s bomb
-    # check warns through the global warnings filters, which threads cannot safely switch.
-    # Ours refuses where Pillow would warn, also if a caller switched Pillow's guard off.
-    limit = Image.MAX_IMAGE_PIXELS or _DEFAULT_BOMB_PIXELS
-    try:
-        probe = _plugin(kind)(io.BytesIO(data))
-        width, height = probe.size  # the header's, before any draft
-        if width * height > limit:
-            probe.close()
-            raise fail(
-                name,
-                f"declares {width}×{height} px, a likely decompression bomb",
-                "use a normal photo or drawing",
-                (width, height),
-            )
-        if kind == "png":
-            probe.verify()  # chunk CRCs and IEND: catches truncated PNGs load() accepts
-            probe = _plugin(kind)(io.BytesIO(data))
-    except ImageCheckError:
-        raise
-    except _DAMAGED as exc:
-        raise _undecodable(name, kind, exc) from exc
-    with probe:
-        shrinks = downscale and needs_downscale(width, height, len(data))
-        # Only a JPEG that ends in its EOI marker takes the reduced-scale path: at a reduced
-        # scale libjpeg may finish without asking for the missing EOI, so a file cut just
-        # before it would pass; the full decode below refuses such a file.
-        if kind == "jpeg" and not shrinks and data.endswith(b"\xff\xd9"):
-            probe.draft("RGB", thumb_size(width, height))
-        cost = probe.width * probe.height * _BYTES_PER_PIXEL
-        if shrinks:  # the resized copy is held next to the original
-            cost *= 2
-        with _budget.hold(cost):
+    with opener() as stream:
+        if kind == "heic":
+            heif = heif_module(name)
             try:
-                probe.load()
-            except _DAMAGED as exc:
-                raise _undecodable(name, kind, exc) from exc
-            yield probe, width, height
+                heif_image = heif.open_heif(stream, convert_hdr_to_8bit=True)
+                width, height = heif_image.size
+            except DAMAGED as exc:
+                raise undecodable(name, kind, exc) from exc
+            # libheif's decoded planes and Pillow's copy of them
+            with _budget.hold(width * height * _BYTES_PER_PIXEL * (factor + 1)):
+                try:
+                    image = heif_image.to_pillow()
+                except DAMAGED as exc:
+                    raise undecodable(name, kind, exc) from exc
+                yield image
+            return
+        try:
+            image = open_header(kind, stream)
+        except DAMAGED as exc:
+            raise undecodable(name, kind, exc) from exc
+        with image:
+            if kind == "jpeg" and draft is not None:
+                image.draft(image.mode if image.mode == "CMYK" else "RGB", draft)
+            cost = image.width * image.height * _BYTES_PER_PIXEL * factor
+            with _budget.hold(cost):
+                try:
+                    image.load()
+                except DAMAGED as exc:
+                    raise undecodable(name, kind, exc) from exc
+                yield image
 
 
-def _undecodable(name: str, kind: str, exc: BaseException) -> ImageCheckError:
-    detail = str(exc).split("\n")[0] or type(exc).__name__
-    return fail(
-        name,
-        f"cannot be decoded as {kind.upper()} ({detail})",
-        "the file is damaged or truncated; export it again",
-    )
+def bytes_opener(data: bytes) -> Callable[[], BinaryIO]:
+    """An ``opener`` for :func:`decoded` over bytes in memory."""
+    return lambda: io.BytesIO(data)

@@ -200,7 +200,7 @@ def _blocks(data: bytes, kind: str) -> list[_Block]:
 # ---- TIFF structure inside an EXIF block -------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Entry:
     tag: int
     type: int
@@ -235,12 +235,10 @@ def _ifd(tiff: bytes, offset: int, e: str, *, strict: bool) -> list[_Entry] | No
     fits = (len(tiff) - offset - 2) // 12
     if strict and offset + 2 + 12 * count + 4 > len(tiff):
         return None
-    entries = []
-    for i in range(min(count, fits)):
-        at = offset + 2 + 12 * i
-        tag, kind, n = struct.unpack_from(e + "HHI", tiff, at)
-        entries.append(_Entry(tag, kind, n, at))
-    return entries
+    start, n = offset + 2, min(count, fits)
+    # one C call for the whole table: a phone's EXIF walk reads some 60 entries per photo
+    rows = struct.iter_unpack(e + "HHI4x", tiff[start : start + 12 * n])
+    return [_Entry(tag, kind, cnt, start + 12 * i) for i, (tag, kind, cnt) in enumerate(rows)]
 
 
 def _value_at(tiff: bytes, entry: _Entry, e: str) -> int | None:

@@ -8,9 +8,17 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["ACCEPTED", "guess_pose_from_name", "kind_problem", "sniff"]
+__all__ = [
+    "ACCEPTED",
+    "CONVERTED",
+    "IMAGE_SUFFIXES",
+    "accepted_kind",
+    "guess_pose_from_name",
+    "kind_problem",
+    "sniff",
+]
 
-ACCEPTED = "use JPEG, PNG or WebP"
+ACCEPTED = "use JPEG, PNG, WebP, HEIC or AVIF"
 
 # kind -> (extension, MIME, Pillow format name)
 _KINDS: dict[str, tuple[str, str, str]] = {
@@ -19,7 +27,51 @@ _KINDS: dict[str, tuple[str, str, str]] = {
     "webp": ("webp", "image/webp", "WEBP"),
 }
 # extensions that already agree with a kind (".jpeg" is as good as ".jpg")
-_AGREEING_EXT = {"jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "png": "png", "webp": "webp"}
+_AGREEING_EXT = {
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "jpe": "jpeg",
+    "jfif": "jpeg",
+    "png": "png",
+    "webp": "webp",
+}
+CONVERTED = {"heic": "HEIC", "avif": "AVIF"}
+"""Kinds the API does not take that are converted to JPEG locally (iPhone and modern cameras)."""
+IMAGE_SUFFIXES = (
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".png",
+    ".webp",
+    ".heic",
+    ".heif",
+    ".hif",
+    ".avif",
+)
+"""Suffixes (any case) of the files a folder listing offers as images."""
+# Extensions people's files carry: a name ending in one of these has it replaced on upload; any
+# other last part after a dot ("2024.05.01 front") is part of the name.
+KNOWN_EXTENSIONS = frozenset(s.lstrip(".") for s in IMAGE_SUFFIXES) | {
+    "gif",
+    "bmp",
+    "tif",
+    "tiff",
+    "svg",
+    "apng",
+    "pdf",
+    "txt",
+    "dng",
+    "raw",
+    "cr2",
+    "nef",
+}
+
+
+def accepted_kind(kind: str | None) -> bool:
+    """Whether ``kind`` is uploaded (JPEG, PNG, WebP) or converted first (HEIC, AVIF)."""
+    return kind in _KINDS or kind in CONVERTED
+
 
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}

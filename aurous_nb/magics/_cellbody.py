@@ -1,7 +1,14 @@
 """The body of a ``%%aurous_character`` cell: reference images and ``key: value`` attributes.
 
 Pure parsing (no IPython, no API): paths, globs, directories, ``~`` and ``{var}`` expansion,
-http(s) URLs (downloaded by :func:`fetch_url`, with size and time limits), ``#`` comments.
+http(s) URLs (downloaded later, by :mod:`._download`), ``#`` comments.
+
+Real folders come with names that trip a parser: ``#`` starts a comment only after whitespace
+(``take#2.jpg`` is a name), a line that fails as a glob because of ``[``/``]`` is tried as a
+literal path (``front [1].jpg``), and an error about a missing file suggests quoting the line
+when a ``#`` or a bracket may be to blame. A folder or glob says in one note what it skipped
+(hidden files, macOS ``._`` AppleDouble files and ``.DS_Store``; anything that is not an image
+is named); ``.jpe``, ``.jfif``, HEIC, AVIF and upper-case suffixes are images.
 """
 
 from __future__ import annotations
@@ -17,10 +24,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from .._text import format_size
+from ..images import IMAGE_SUFFIXES, printable_name
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-"""File suffixes picked up when a line names a directory."""
+_MAC_JUNK = (".DS_Store", ".localized", "Thumbs.db", "desktop.ini", "Icon\r")
 
 _ATTRIBUTE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:(.*)$")
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\refs\front.png is a path, not "C: ..."
@@ -71,10 +77,14 @@ class RefSpec:
 
 @dataclass(frozen=True)
 class CellBody:
-    """The parsed body: reference images in order, and character attributes."""
+    """The parsed body: reference images in order, character attributes, and notes.
+
+    ``notes`` says, one line per folder or glob line, what was skipped and why.
+    """
 
     refs: tuple[RefSpec, ...] = ()
     attributes: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def identity(self) -> tuple[str, ...]:
@@ -156,6 +166,7 @@ def parse_cell_body(
     base = Path(cwd) if cwd is not None else Path.cwd()
     refs: list[RefSpec] = []
     attributes: dict[str, Any] = {}
+    notes: list[str] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -164,7 +175,7 @@ def parse_cell_body(
         if line[0] in "\"'":
             refs.append(_literal_path(_unquote_line(line, lineno), base, lineno, fmt))
             continue
-        line = _strip_comment(line)
+        whole, line = line, _strip_comment(line)
         match = _ATTRIBUTE.match(line)
         if match and not _URL.match(line) and not _DRIVE.match(line):
             key, value = match.group(1), match.group(2).strip()
@@ -174,8 +185,52 @@ def parse_cell_body(
                 raise CellBodyError(lineno, f"attribute {key!r} is given twice")
             attributes[key] = _attribute_value(fmt.expand(value))
             continue
-        refs.extend(_refs_from_line(line, base, lineno, fmt))
-    return CellBody(tuple(refs), attributes)
+        try:
+            found, note = _refs_from_line(line, base, lineno, fmt)
+        except CellBodyError as exc:
+            raise _with_quoting_hint(exc, whole, line, base) from None
+        refs.extend(found)
+        if note:
+            notes.append(f"line {lineno}: {note}")
+    return CellBody(tuple(_unique_url_names(refs)), attributes, tuple(notes))
+
+
+def _with_quoting_hint(exc: CellBodyError, whole: str, line: str, base: Path) -> CellBodyError:
+    """``exc`` with a hint to quote the line, when a ``#`` or ``[``/``]`` may be to blame."""
+    hints = []
+    if whole != line:
+        full = Path(os.path.expanduser(whole))
+        exists = (full if full.is_absolute() else base / full).exists()
+        where = f"{whole!r} exists — " if exists else ""
+        hints.append(
+            f"{where}a # after a space starts a comment: if it is part of the name, quote the "
+            f'line: "{whole}"'
+        )
+    elif "[" in line or "]" in line:
+        hints.append(
+            f'[ and ] are glob brackets: if they are part of the name, quote the line: "{line}"'
+        )
+    if not hints or "quote" in exc.message:
+        return exc
+    return CellBodyError(exc.lineno, f"{exc.message}; {hints[0]}")
+
+
+def _unique_url_names(refs: list[RefSpec]) -> list[RefSpec]:
+    """URL refs without a name get ``image-<position>``; named alike (two ``.../img``), the
+    later ones get ``img-2``, ``img-3``: a name tells them apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for index, spec in enumerate(refs):
+        if spec.kind == "url" and not spec.name:
+            spec = RefSpec(spec.lineno, spec.kind, f"image-{index + 1}", spec.value)
+        key = spec.name.lower()
+        seen[key] = seen.get(key, 0) + 1
+        if spec.kind == "url" and seen[key] > 1:
+            stem, dot, ext = spec.name.rpartition(".")
+            name = f"{stem}-{seen[key]}.{ext}" if dot and stem else f"{spec.name}-{seen[key]}"
+            spec = RefSpec(spec.lineno, spec.kind, name, spec.value)
+        out.append(spec)
+    return out
 
 
 def _strip_comment(line: str) -> str:
@@ -203,24 +258,77 @@ def _attribute_value(value: str) -> Any:
     return value
 
 
-def _refs_from_line(line: str, base: Path, lineno: int, fmt: _NamespaceFormatter) -> list[RefSpec]:
+def _refs_from_line(
+    line: str, base: Path, lineno: int, fmt: _NamespaceFormatter
+) -> tuple[list[RefSpec], str | None]:
+    """The refs a line names, and a note of what a folder or glob skipped (or None)."""
     single = fmt.single_field(line)
     if single is not _NOT_SINGLE:
         field_name, value = single
-        return list(_refs_from_value(value, field_name, base, lineno))
+        return list(_refs_from_value(value, field_name, base, lineno)), None
     expanded = fmt.expand(line)
     if _URL.match(expanded):
-        return [RefSpec(lineno, "url", _url_name(expanded, lineno), expanded)]
+        return [RefSpec(lineno, "url", _url_name(expanded, lineno), expanded)], None
     path = os.path.expanduser(expanded)
     if _GLOB_CHARS.intersection(path):
         pattern = path if os.path.isabs(path) else str(base / path)
-        matches = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
-        if not matches:
+        matches = sorted(glob.glob(pattern, recursive=True))
+        files = [Path(p) for p in matches if os.path.isfile(p)]
+        if not files:
+            literal = Path(path) if os.path.isabs(path) else base / path
+            if ("[" in path or "]" in path) and literal.exists():
+                # "front [1].jpg": brackets that are part of a real name, not a glob class
+                return _existing_path(Path(path), base, lineno, expanded)
             raise CellBodyError(
                 lineno, f"no files match {expanded!r} (in {base}) — check the pattern and folder"
             )
-        return [_path_spec(Path(p), lineno) for p in matches]
+        images, note = _sift(files)
+        folders = len(matches) - len(files)
+        if folders:
+            note = "; ".join(filter(None, [note, _plural(folders, "folder") + " not searched"]))
+        if not images:
+            raise CellBodyError(
+                lineno, f"{expanded!r} matches no images ({note}) — name the images to use"
+            )
+        return [_path_spec(p, lineno) for p in images], (
+            f"{expanded}: skipped {note}" if note else None
+        )
     return _existing_path(Path(path), base, lineno, expanded)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".") or name in _MAC_JUNK
+
+
+def _sift(files: list[Path]) -> tuple[list[Path], str]:
+    """(the image files, a note naming what was skipped and why — "" when nothing was)."""
+    images, hidden, apple, other = [], [], [], []
+    for p in files:
+        if p.name.startswith("._"):
+            apple.append(p.name)  # macOS metadata for the file without the prefix
+        elif _is_hidden(p.name):
+            hidden.append(p.name)
+        elif p.suffix.lower() in IMAGE_SUFFIXES:
+            images.append(p)
+        else:
+            other.append(printable_name(p.name))
+    parts = []
+    if apple:
+        parts.append(f"{_plural(len(apple), 'macOS ._ file')} (AppleDouble metadata, not images)")
+    if hidden:
+        parts.append(f"{_plural(len(hidden), 'hidden file')} ({_names(hidden)})")
+    if other:
+        parts.append(f"{_names(other)} (not JPEG, PNG, WebP, HEIC or AVIF)")
+    return images, "; ".join(parts)
+
+
+def _names(names: list[str], most: int = 4) -> str:
+    shown = ", ".join(printable_name(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _refs_from_value(value: Any, label: str, base: Path, lineno: int) -> Iterable[RefSpec]:
@@ -231,7 +339,7 @@ def _refs_from_value(value: Any, label: str, base: Path, lineno: int) -> Iterabl
         if _URL.match(text):
             yield RefSpec(lineno, "url", _url_name(text, lineno), text)
         else:
-            yield from _existing_path(Path(os.path.expanduser(text)), base, lineno, text)
+            yield from _existing_path(Path(os.path.expanduser(text)), base, lineno, text)[0]
     elif isinstance(value, (list, tuple)):
         if not value:
             raise CellBodyError(lineno, f"{{{label}}} is an empty {type(value).__name__}")
@@ -270,10 +378,12 @@ def _literal_path(text: str, base: Path, lineno: int, fmt: _NamespaceFormatter) 
         raise CellBodyError(
             lineno, f"{expanded!r} is a directory; a quoted line names one file — name a file in it"
         )
-    return _existing_path(path, base, lineno, expanded)[0]
+    return _existing_path(path, base, lineno, expanded)[0][0]
 
 
-def _existing_path(path: Path, base: Path, lineno: int, shown: str) -> list[RefSpec]:
+def _existing_path(
+    path: Path, base: Path, lineno: int, shown: str
+) -> tuple[list[RefSpec], str | None]:
     full = path if path.is_absolute() else base / path
     try:
         mode = full.stat().st_mode
@@ -291,93 +401,39 @@ def _existing_path(path: Path, base: Path, lineno: int, shown: str) -> list[RefS
         ) from None
     if stat.S_ISDIR(mode):
         try:
-            files = sorted(
-                p for p in full.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            )
+            files = sorted(p for p in full.iterdir() if p.is_file())
         except OSError as exc:
             raise CellBodyError(
                 lineno, f"cannot list directory {shown!r}: {exc.strerror or exc} — check it"
             ) from None
-        if not files:
+        images, note = _sift(files)
+        if not images:
+            found = f" ({note})" if note else ""
             raise CellBodyError(
                 lineno,
-                f"directory {shown!r} has no .jpg, .png or .webp files — add images or name files",
+                f"directory {shown!r} has no JPEG, PNG, WebP, HEIC or AVIF files{found} — add "
+                "images or name files",
             )
-        return [_path_spec(p, lineno) for p in files]
+        return [_path_spec(p, lineno) for p in images], (
+            f"{shown}: skipped {note}" if note else None
+        )
     if not stat.S_ISREG(mode):  # a FIFO would block the kernel when read
         raise CellBodyError(
             lineno, f"{shown!r} is not a regular file (a pipe, socket or device) — name an image"
         )
-    return [_path_spec(full, lineno)]
+    return [_path_spec(full, lineno)], None
 
 
 def _path_spec(path: Path, lineno: int) -> RefSpec:
-    return RefSpec(lineno, "path", path.name, str(path.resolve()))
+    return RefSpec(lineno, "path", printable_name(path.name), str(path.resolve()))
 
 
 def _url_name(url: str, lineno: int) -> str:
+    """The name of a URL's image: its last path segment when it has a letter in it
+    (``.../photos/front.jpg`` → ``front.jpg``), else ``""`` (a site root, ``/800/600``), which
+    :func:`_unique_url_names` turns into ``image-<position>``."""
     parts = urlsplit(url)
     if not parts.hostname:
         raise CellBodyError(lineno, f"URL has no host: {url!r}")
-    name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
-    return name or parts.hostname
-
-
-def fetch_url(url: str, *, max_bytes: int, timeout: float, name: str | None = None) -> bytes:
-    """Download one reference image over http(s), refusing anything larger than ``max_bytes``.
-
-    Args:
-        url: an ``http://`` or ``https://`` URL.
-        max_bytes: the largest body accepted; checked against ``Content-Length`` and while
-            streaming, so an endless body stops at the limit.
-        timeout: seconds for connecting and between bytes.
-        name: the filename shown in error messages (default: from the URL).
-
-    Returns:
-        The body.
-
-    Raises:
-        CellBodyError: the download failed or is too large (one line, no line number).
-    """
-    import requests  # requests is already a dependency; imported lazily like the client
-
-    shown = name or url
-    if not _URL.match(url):
-        raise CellBodyError(None, f"{shown}: only http and https URLs can be downloaded")
-    session = requests.Session()
-    session.max_redirects = 5
-    try:
-        with session.get(url, stream=True, timeout=timeout, allow_redirects=True) as response:
-            if response.status_code >= 400:
-                raise CellBodyError(
-                    None,
-                    f"{shown}: download failed with HTTP {response.status_code} — check the URL",
-                )
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise CellBodyError(None, _too_large(shown, int(declared), max_bytes))
-            chunks: list[bytes] = []
-            received = 0
-            for chunk in response.iter_content(chunk_size=64 * 1024):
-                received += len(chunk)
-                if received > max_bytes:
-                    raise CellBodyError(None, _too_large(shown, None, max_bytes))
-                chunks.append(chunk)
-    except requests.RequestException as exc:
-        reason = type(exc).__name__
-        raise CellBodyError(
-            None, f"{shown}: download failed ({reason}) — check the URL and the network"
-        ) from exc
-    finally:
-        session.close()
-    if not received:
-        raise CellBodyError(None, f"{shown}: the URL returned an empty body — check the URL")
-    return b"".join(chunks)
-
-
-def _too_large(shown: str, size: int | None, limit: int) -> str:
-    what = f"{format_size(size)} is over" if size is not None else "more than"
-    return (
-        f"{shown}: {what} the download limit of {format_size(limit)} — save a smaller copy and "
-        "use its path (or raise %config AurousMagics.download_max_bytes)"
-    )
+    segment = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]).strip()
+    return printable_name(segment) if any(ch.isalpha() for ch in segment) else ""

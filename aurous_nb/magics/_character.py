@@ -17,7 +17,7 @@ from .._text import error_line
 from ..errors import AurousError, AuthenticationError, FlowError, MissingScopeError
 from ..limits import MAX_NAME, MAX_REFS
 from ..validate import check_attributes
-from ._cellbody import CellBody, CellBodyError, RefSpec, fetch_url, parse_cell_body
+from ._cellbody import CellBody, CellBodyError, RefSpec, parse_cell_body
 from ._common import AurousMagicError
 from ._key import SCOPE_FIX
 from ._live import LiveView, frontend_mode
@@ -60,6 +60,10 @@ class _CharacterRun:
         self.out = _out_var(args.out)
         self.resumable = False
         """True once there is something a re-run picks up (a started flow or synthesis)."""
+        self.notes: tuple[str, ...] = ()
+        """What the cell body's folder and glob lines skipped, shown above the output."""
+        self.live: LiveView | None = None
+        """The cell's one live output (downloads, then the flow)."""
 
     def explain(self, exc: BaseException) -> str:
         """One line for ``exc``, with what to do (the magic's fix in place of the flow's)."""
@@ -86,15 +90,17 @@ class _CharacterRun:
     def main(self) -> Any:
         args = self.args
         if self.cell is None:
-            for flag in ("generate", "save", "dry_run", "downscale"):
+            for flag in ("generate", "save", "dry_run", "downscale", "keep_metadata", "new"):
                 if getattr(args, flag):
                     option = "--" + flag.replace("_", "-")
                     raise UsageError(f"{option} needs a cell body (%%aurous_character)")
             return self.widget()
         if args.save and not args.generate:
             raise UsageError("--save goes with --generate (an uploaded character is ready at once)")
-        if args.generate and (not args.classify or args.downscale):
-            raise UsageError("--no-classify and --downscale are for images, not --generate")
+        if args.generate and (not args.classify or args.downscale or args.keep_metadata):
+            raise UsageError(
+                "--no-classify, --downscale and --keep-metadata are for images, not --generate"
+            )
         body = parse_cell_body(self.cell, self.shell.user_ns)
         return self.generate(body) if args.generate else self.upload(body)
 
@@ -137,15 +143,18 @@ class _CharacterRun:
             )
         _refuse_duplicates(body)
         check_attributes(body.attributes)  # before any request; a kept flow keeps its tickets
+        self.notes = body.notes  # what folder and glob lines skipped, shown above the output
         client = self.magics.client if self.args.dry_run else self.magics.require_client()
-        key = (self.name, body.identity, self.args.classify)
+        # what is uploaded depends on keep_metadata: another choice is another flow
+        key = (self.name, body.identity, self.args.classify, self.args.keep_metadata)
         flow = self.magics.flows.get(key) or self.flow_in_out_var(client, body)
         if flow is None:
             flow = self.new_flow(client, body)
         else:
             flow.attributes = dict(body.attributes) or None
             flow.downscale = self.args.downscale
-        failed = [ref for ref in flow.check() if ref.image is None]
+            flow.new = self.args.new
+        failed = [ref for ref in flow.check(deep=self.args.dry_run) if ref.image is None]
         if self.args.dry_run:
             return self.dry_run(flow, body, failed)
         if failed:
@@ -167,6 +176,7 @@ class _CharacterRun:
             and found.character is None
             and found.client is client
             and found.name == self.name
+            and found.keep_metadata == self.args.keep_metadata
             and [r.name for r in found.refs] == [spec.name for spec in body.refs]
         ):
             return found
@@ -175,26 +185,66 @@ class _CharacterRun:
     def new_flow(self, client: AurousClient | None, body: CellBody) -> CharacterFlow:
         from ..flow import CharacterFlow
 
+        sources = self.download(body.refs)
         flow = CharacterFlow(
             client,  # type: ignore[arg-type]  # None only for a dry run, which sends nothing
             self.name,
             classify=self.args.classify,
             attributes=dict(body.attributes) or None,
             downscale=self.args.downscale,
+            keep_metadata=self.args.keep_metadata,
+            thumbnails=True,  # the live output shows them; classify waits for the deep check
+            fix_style="magic",
+            journal=self.magics.journal,
+            new=self.args.new,
         )
-        for spec in body.refs:
-            flow.add(self.load(spec), name=spec.name)
+        for spec, source in zip(body.refs, sources, strict=True):
+            flow.add(source, name=spec.name)
         return flow
 
-    def load(self, spec: RefSpec) -> Any:
-        if spec.kind != "url":
-            return spec.value
-        return fetch_url(
-            spec.value,
-            max_bytes=self.magics.download_max_bytes,
-            timeout=self.magics.download_timeout,
-            name=spec.name,
-        )
+    def download(self, specs: tuple[RefSpec, ...]) -> list[Any]:
+        """The sources of the refs: URL lines downloaded (a few at once, with live progress)."""
+        from ._download import Download, downloads_html, downloads_text, fetch_all
+
+        items = [Download(spec.value, spec.name) for spec in specs if spec.kind == "url"]
+        if not items:
+            return [spec.value for spec in specs]
+        view = self.output(lambda: downloads_html(items), lambda: downloads_text(items))
+        view.show()
+        try:
+            bodies = iter(
+                fetch_all(
+                    items,
+                    max_bytes=self.magics.download_max_bytes,
+                    timeout=self.magics.download_timeout,
+                    tick=lambda: None if view.refresh() else None,
+                )
+            )
+        finally:
+            view.refresh(force=True)
+        return [next(bodies) if spec.kind == "url" else spec.value for spec in specs]
+
+    def output(self, html_fn: Any, text_fn: Any) -> LiveView:
+        """The cell's live output (made on first use), rendering with these functions."""
+
+        def html() -> str:
+            from ..display import MUTED, escape
+
+            notes = "".join(
+                f'<div style="color:{MUTED};font-size:12px">{escape(n)}</div>' for n in self.notes
+            )
+            return notes + html_fn()
+
+        def text() -> str:
+            from .._text import one_line
+
+            return "\n".join([*(one_line(n) for n in self.notes), text_fn()])
+
+        if self.live is None:
+            self.live = self.view(html, text)
+        else:
+            self.live.render_with(html=html, text=text)
+        return self.live
 
     def run_flow(self, flow: CharacterFlow) -> Character:
         """Run ``flow`` in the background; refresh the live output from this thread."""
@@ -202,7 +252,7 @@ class _CharacterRun:
 
         px = self.magics.thumbnail_size or None
         # the character's card is the cell's result (Out), so the live output leaves it out
-        view = self.view(
+        view = self.output(
             lambda: flow_html(flow, thumb_size=px, with_character=False), lambda: flow_text(flow)
         )
         changed = threading.Event()
@@ -214,6 +264,7 @@ class _CharacterRun:
                 view.refresh()
 
         view.show()
+        view.refresh(force=True)  # the output may have shown the downloads until now
         try:
             character = flow.run_sync(tick=tick, interval=0.05)
         except KeyboardInterrupt:
@@ -239,11 +290,12 @@ class _CharacterRun:
 
         refs, attrs, classify = flow.refs, body.attributes, self.args.classify
         px = self.magics.thumbnail_size or 64
-        view = self.view(
+        view = self.output(
             lambda: plan_html(self.name, refs, attrs, classify, thumb_px=px),
             lambda: plan_text(self.name, refs, attrs, classify),
         )
         view.show()
+        view.refresh(force=True)
         if failed:
             raise _local_failure(failed, len(refs))
         return None

@@ -76,6 +76,11 @@ class LiveView:
         self.updates = 0
         """How many times the output was sent (the first display included)."""
 
+    def render_with(self, *, html: Callable[[], str], text: Callable[[], str]) -> None:
+        """Render from now on with these functions (the same output goes on: downloads, then
+        the flow)."""
+        self._html, self._text = html, text
+
     def show(self) -> None:
         """Display the first rendering (once)."""
         if self._handle is None and not self._printed:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .._session import MAGICS_NAME, current_client, loaded_magics
 from ..client import DEFAULT_VERSION, key_problem
@@ -80,7 +80,14 @@ class AurousMagics(Magics):
         10 * 1024 * 1024, help="Largest image downloaded from an http(s) line, in bytes."
     ).tag(config=True)
     download_timeout = Float(
-        30.0, help="Seconds to connect to, and between bytes from, a URL line."
+        30.0,
+        help="Seconds for the whole download of a URL line (connecting, redirects, every byte).",
+    ).tag(config=True)
+    journal = Bool(
+        True,
+        help="Keep finished uploads and creates in the journal (see `python -m aurous_nb "
+        "journal`), so a re-run in a new kernel reuses them instead of uploading again or "
+        "creating a second character. $AUROUS_NB_JOURNAL moves it or switches it off.",
     ).tag(config=True)
     display_mode = Enum(
         ("auto", "html", "text"),
@@ -312,7 +319,19 @@ class AurousMagics(Magics):
         "downloaded, to check them)",
     )
     @argument(
-        "--downscale", action="store_true", help="shrink refs over 4096 px instead of refusing"
+        "--downscale",
+        action="store_true",
+        help="shrink refs over 4096 px or 10 MiB (upright, colours kept) instead of refusing",
+    )
+    @argument(
+        "--keep-metadata",
+        action="store_true",
+        help="upload each photo's GPS position too (by default it is removed, pixels untouched)",
+    )
+    @argument(
+        "--new",
+        action="store_true",
+        help="make another character even if an earlier run (the journal) made this one",
     )
     @argument("--debug", action="store_true", help="show the full traceback of a failure")
     @line_cell_magic

@@ -46,7 +46,7 @@ def plan_text(name: str, refs: Sequence[Any], attributes: Mapping[str, Any], cla
         pose = guess_pose_from_name(ref.name) or "?"
         row = (
             f"  {ref.index + 1}. {_t(ref.name)}  {image.kind}  {format_size(image.size)}  "
-            f"{image.width}×{image.height}  pose by name: {pose}"
+            f"{image.size_text}  pose by name: {pose}"
         )
         lines.append(row + (f"  ({_t(image.notice)})" if image.notice else ""))
     lines.extend(f"  hint: {_t(h)}" for h in _pose_hints(refs))
@@ -83,7 +83,7 @@ def plan_html(
         rows.append(
             f"<tr><td>{ref.index + 1}</td><td>{thumb}</td><td>{_e(ref.name)}{notice}</td>"
             f"<td>{_e(image.kind)}</td><td>{_e(format_size(image.size))}</td>"
-            f"<td>{image.width}×{image.height}</td>"
+            f"<td>{_e(image.size_text)}</td>"
             f"<td>{_e(guess_pose_from_name(ref.name) or '?')}</td></tr>"
         )
     head = (

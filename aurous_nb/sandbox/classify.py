@@ -18,7 +18,9 @@ answer:
    ======================================  ==========  ==========
 
    Words of two different poses (``front_and_side.png``): the first one wins at 0.6.
-2. **Image evidence** when no word matches, from the aspect ratio ``w / h``:
+2. **Image evidence** when no word matches, from the aspect ratio ``w / h`` of the picture
+   as it is meant to be seen (EXIF Orientation 5–8 swap the stored sides, as a real pose
+   classifier sees a portrait phone photo upright):
    near-square (0.9–1.1) → ``portrait`` 0.55 (head crops are square-ish); tall
    (< 0.7, a standing figure) → ``front`` 0.45; anything else → ``other`` 0.3.
 
@@ -54,7 +56,7 @@ class ImageFacts:
     """What Pillow could tell about some bytes."""
 
     format: str | None  # Pillow's name ("JPEG", "PNG", "WEBP", ...); None if unreadable
-    width: int = 0
+    width: int = 0  # upright: EXIF Orientation applied
     height: int = 0
     decodes: bool = False  # the pixel data decoded without error
 
@@ -91,6 +93,11 @@ def _inspect(data: bytes) -> ImageFacts:
         return ImageFacts(None)
     width, height = img.size
     fmt = img.format
+    try:
+        if img.getexif().get(0x0112) in (5, 6, 7, 8):  # stored on its side
+            width, height = height, width
+    except Exception:  # noqa: BLE001 - unreadable EXIF: the stored size it is
+        pass
     if max(width, height) > _DECODE_LIMIT:  # the size check rejects it; skip the work
         return ImageFacts(fmt, width, height, True)
     try:

@@ -133,6 +133,7 @@ def card_state(card: Card) -> dict[str, Any]:
         "expires_label": "",
         "expires_at": 0,
         "notice": "",
+        "pixels": "",
         "error": card.error,
         "retryable": card.retry_check,
         "removable": True,
@@ -157,6 +158,8 @@ def card_state(card: Card) -> dict[str, Any]:
         out["expires_label"], out["expires_at"] = "ticket", _ms(ticket.ticket_deadline)
     if ref.notice:
         out["notice"] = ref.notice
+    if ref.image is not None:  # as seen: "3024×4032, stored rotated"
+        out["pixels"] = ref.image.size_text
     if state == "failed":
         out["error"] = ref.error_message or "failed"
         out["retryable"] = not _is_check_error(ref.error)
@@ -176,11 +179,10 @@ def _is_check_error(exc: BaseException | None) -> bool:
 
 def type_problem(name: str, head: bytes) -> str:
     """A one-line refusal when the first bytes are not an accepted image type, else ``""``."""
-    from ..images import kind_problem, sniff
-    from ..limits import ACCEPTED_TYPES
+    from ..images import accepted_kind, kind_problem, sniff
 
     kind = sniff(head)
-    if kind in ACCEPTED_TYPES:
+    if accepted_kind(kind):  # HEIC and AVIF are converted once received
         return ""
     problem, fix = kind_problem(kind, head)
     return f"{name}: {problem} — {fix}"

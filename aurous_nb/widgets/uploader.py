@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import traitlets
 
+from ..images import data_uri
 from ..limits import MAX_REFS
 from ..models import Character
 from ._cards import (
@@ -72,6 +73,12 @@ class CharacterUploader(widgets.VBox):
         ("idle", "creating", "created"), "idle", help="Where the uploader stands."
     )
     error = traitlets.Unicode("", help="The last error of the Create action, one line.")
+    keep_metadata = traitlets.Bool(
+        False,
+        help="Upload each photo's GPS position too (by default it is removed, pixels untouched). "
+        "Applies to the files added after it changes. Synced, so a checkbox in the browser can "
+        "set it.",
+    ).tag(sync=True)
 
     def __init__(
         self,
@@ -79,6 +86,7 @@ class CharacterUploader(widgets.VBox):
         name: str = "",
         attributes: Mapping[str, Any] | None = None,
         *,
+        keep_metadata: bool = False,
         max_transfer_bytes: int = MAX_TRANSFER_BYTES,
         **kwargs: Any,
     ) -> None:
@@ -89,6 +97,7 @@ class CharacterUploader(widgets.VBox):
                 ``AurousClient()`` from ``AUROUS_API_KEY``.
             name: initial character name.
             attributes: optional attributes stored with the character.
+            keep_metadata: upload each photo's GPS position too (see the trait).
             max_transfer_bytes: largest file accepted from the browser (default 64 MiB);
                 files over the API's 10 MiB are downscaled, with a notice on the card.
             **kwargs: passed to ``ipywidgets.VBox``.
@@ -96,8 +105,15 @@ class CharacterUploader(widgets.VBox):
         from ..flow import CharacterFlow
 
         self._client = client if client is not None else default_client()
+        # thumbnails: each card's is decoded beside its upload, and classify waits for it
         self._flow: CharacterFlow = CharacterFlow(
-            self._client, name, classify=True, attributes=dict(attributes or {}), downscale=True
+            self._client,
+            name,
+            classify=True,
+            attributes=dict(attributes or {}),
+            downscale=True,
+            keep_metadata=keep_metadata,
+            thumbnails=True,
         )
         self._cards = CardTable()
         self._lock = self._cards.lock  # never held while calling _render or into the flow
@@ -148,6 +164,7 @@ class CharacterUploader(widgets.VBox):
             ]
         )
         super().__init__(children=[self.fallback, self.form], **kwargs)
+        self.keep_metadata = keep_metadata
         self.add_class("aurous-uploader")
         self.name = name
         traitlets.link((self, "name"), (self.name_input, "value"))
@@ -372,8 +389,13 @@ class CharacterUploader(widgets.VBox):
 
     def _take_thumb(self, card: Card) -> None:
         image = card.ref.image if card.ref is not None else None
-        if image is not None:
-            card.thumb = image.thumbnail_data_uri()
+        made = image.thumbnail_if_ready() if image is not None else None  # never decodes here
+        if made is not None:
+            card.thumb = data_uri(made)
+
+    @traitlets.observe("keep_metadata")
+    def _on_keep_metadata(self, change: dict[str, Any]) -> None:
+        self._flow.keep_metadata = bool(change["new"])
 
     def _readiness(self) -> tuple[bool, str]:
         return readiness(self._cards.values(), self.status, self.name)

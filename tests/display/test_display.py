@@ -70,7 +70,24 @@ def make_flow(tmp_path: Path, names: list[str], side: int = 1200) -> CharacterFl
         path = tmp_path / name
         path.write_bytes(jpeg((side, side), red=10 + 20 * i))  # the same image twice is refused
         sources.append(path)
-    return CharacterFlow(None, "Aurora <b>", sources)  # type: ignore[arg-type]
+    flow = CharacterFlow(None, "Aurora <b>", sources)  # type: ignore[arg-type]
+    flow.check(deep=True)  # the thumbnails, as the magic's flow makes them beside the upload
+    return flow
+
+
+def test_a_live_view_never_decodes_a_thumbnail(tmp_path: Path) -> None:
+    """Before a ref's thumbnail is made the card shows a placeholder; rendering decodes nothing."""
+    path = tmp_path / "front.jpg"
+    path.write_bytes(jpeg((1200, 900)))
+    flow = CharacterFlow(None, "Lazy", [path])  # type: ignore[arg-type]
+    image = flow.refs[0].image
+    assert image is not None and not image.thumbnail_ready
+    markup = flow_html(flow, now=T0)
+    assert not [a for t, a in tags(markup) if t == "img"] and "1200×900" in markup
+    assert not image.thumbnail_ready
+    flow.check(deep=True)
+    (src,) = [a["src"] for t, a in tags(flow_html(flow, now=T0)) if t == "img"]
+    assert src.startswith("data:image/jpeg;base64,")
 
 
 def test_evil_filename_renders_as_text(tmp_path: Path) -> None:

@@ -67,7 +67,14 @@ def test_six_refs_in_parallel(
     assert character.status == "ready" and flow.state == "done"
     assert character.poses == ("front", "side", "back", "portrait", "portrait", "side")
     assert character.attributes == {"hair_color": "black"}
-    assert routes(aurous_sandbox) == {"init": 6, "upload": 6, "classify": 6, "create": 1}
+    # and the team, asked for once beside the first PUT: the journal keeps tickets per team
+    assert routes(aurous_sandbox) == {
+        "team": 1,
+        "init": 6,
+        "upload": 6,
+        "classify": 6,
+        "create": 1,
+    }
     assert [r.state for r in flow.refs] == ["consumed"] * 6
     assert [r.pose for r in flow.refs] == ["front", "side", "back", "portrait", "portrait", "side"]
     for ref in flow.refs:
@@ -359,7 +366,7 @@ def test_bad_ref_fails_before_any_request(
     heic.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 32)
     flow = CharacterFlow(client, "Bad", [*paths, heic])
     assert flow.refs[2].state == "failed"  # checked when added
-    with pytest.raises(ImageCheckError, match="front.heic: HEIC is not accepted"):
+    with pytest.raises(ImageCheckError, match="front.heic: cannot be decoded as HEIC"):
         flow.run_sync()
     assert aurous_sandbox.requests == []
 
@@ -466,17 +473,15 @@ def test_refs_failing_different_ways_are_grouped_by_message(
         " — run it again to resume (finished refs are kept)"
     )
     # local checks: each file named once, a shared problem stated once
-    for name in ("a.heic", "b.heic"):
-        (tmp_path / name).write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 32)
+    for name in ("a.gif", "b.gif"):
+        (tmp_path / name).write_bytes(b"GIF89a" + b"\x00" * 32)
     (tmp_path / "c.png").write_text("hello")
-    flow = CharacterFlow(
-        strict_client, "Bad", [tmp_path / n for n in ("a.heic", "c.png", "b.heic")]
-    )
+    flow = CharacterFlow(strict_client, "Bad", [tmp_path / n for n in ("a.gif", "c.png", "b.gif")])
     with pytest.raises(FlowError) as info:
         flow.run_sync()
     assert str(info.value) == (
-        "3 of 3 refs failed local checks: a.heic, b.heic: HEIC is not accepted — use JPEG, PNG or "
-        "WebP; c.png: a text file, not an image — use JPEG, PNG or WebP"
+        "3 of 3 refs failed local checks: a.gif, b.gif: GIF is not accepted — use JPEG, PNG, "
+        "WebP, HEIC or AVIF; c.png: a text file, not an image — use JPEG, PNG, WebP, HEIC or AVIF"
     )
 
 

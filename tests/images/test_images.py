@@ -84,10 +84,10 @@ def _bad_inputs(tmp: Path) -> list[tuple[str, object, dict[str, object], str]]:
     broken.symlink_to(tmp / "deleted-target.png")
     return [
         ("renamed text file", text, {}, "notes.jpg: a text file, not an image — use JPEG"),
-        ("HEIC", heic, {}, "front.heic: HEIC is not accepted — use JPEG, PNG or WebP"),
-        ("GIF", gif, {}, "wave.gif: GIF is not accepted — use JPEG, PNG or WebP"),
+        ("HEIC that does not decode", heic, {}, "front.heic: cannot be decoded as HEIC"),
+        ("GIF", gif, {}, "wave.gif: GIF is not accepted — use JPEG, PNG, WebP, HEIC or AVIF"),
         ("SVG", svg, {}, "logo.svg: SVG is not accepted"),
-        ("HEIC bytes", HEIC, {"name": "IMG_0001.HEIC"}, "IMG_0001.HEIC: HEIC is not accepted"),
+        ("HEIC bytes", HEIC, {"name": "IMG_0001.HEIC"}, "IMG_0001.HEIC: cannot be decoded as HEIC"),
         ("empty", empty, {}, "empty.png: the file is empty"),
         ("empty bytes", b"", {"name": "blank.png"}, "blank.png: the file is empty"),
         ("truncated JPEG", truncated, {}, "cut.jpg: cannot be decoded as JPEG"),
@@ -154,25 +154,22 @@ def noise_jpeg(width: int, height: int, quality: int = 90, progressive: bool = F
     return buf.getvalue()
 
 
-def test_jpeg_is_decoded_at_reduced_scale_but_sized_from_its_header() -> None:
+def test_jpeg_is_checked_from_its_header_and_thumbnailed_at_reduced_scale() -> None:
     from aurous_nb.images import _decode
 
     data = noise_jpeg(2400, 1800)
-    with _decode.decoded("p.jpg", data, "jpeg") as (image, width, height):
-        assert (width, height) == (2400, 1800)  # the header's size, not the draft's
+    with _decode.decoded("p.jpg", "jpeg", _decode.bytes_opener(data), draft=(256, 192)) as image:
         assert image.size == (300, 225)  # 1/8 scale: the smallest covering 256×192
     checked = check_image(data, name="p.jpg")
-    assert (checked.width, checked.height) == (2400, 1800)
+    assert (checked.width, checked.height) == (2400, 1800)  # from the header
+    assert not checked.thumbnail_ready  # nothing decoded by the check
     with Image.open(io.BytesIO(checked.thumbnail)) as thumb:
         assert thumb.size == (256, 192)
-    with _decode.decoded("p.jpg", data, "jpeg", downscale=True) as (image, _w, _h):
-        assert image.size == (300, 225)  # fits the limits: nothing to downscale
+    assert checked.thumbnail_ready
     # a JPEG that will be downscaled is decoded whole, for the re-encode
     wide = encode("JPEG", (4100, 300))
-    with _decode.decoded("w.jpg", wide, "jpeg", downscale=True) as (image, _w, _h):
+    with _decode.decoded("w.jpg", "jpeg", _decode.bytes_opener(wide)) as image:
         assert image.size == (4100, 300)
-    with _decode.decoded("w.jpg", wide, "jpeg") as (image, width, height):
-        assert image.size == (513, 38) and (width, height) == (4100, 300)  # refused later
 
 
 @pytest.mark.parametrize("progressive", [False, True])
@@ -252,7 +249,7 @@ def _outcome(data: bytes) -> str:
 
 def test_jpg_that_is_really_png_gets_png_type(tmp_path: Path) -> None:
     liar = tmp_path / "front.jpg"
-    liar.write_bytes(encode("PNG"))
+    liar.write_bytes(encode("PNG", (200, 150)))
     checked = check_image(liar)
     assert (checked.kind, checked.extension, checked.mime) == ("png", "png", "image/png")
     assert checked.name == "front.jpg" and checked.upload_filename == "front.png"

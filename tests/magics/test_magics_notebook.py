@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import queue
 import re
 import sqlite3
@@ -21,6 +20,7 @@ from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
 from aurous_nb.sandbox import Sandbox
+from tests.support.environ import child_env
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.notebook]
@@ -31,7 +31,7 @@ MAX_IMAGE_BYTES = 30_000
 
 def kernel_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The test process's environment without Aurous settings, with a private IPYTHONDIR."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    env = child_env()
     env["IPYTHONDIR"] = str(tmp_path / "ipython")
     env.update(extra)
     return env

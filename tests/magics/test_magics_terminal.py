@@ -3,7 +3,6 @@ text rendering of the same progress; plus the live output's mode choice and thro
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import types
@@ -15,13 +14,14 @@ import pytest
 from aurous_nb import samples
 from aurous_nb.magics._live import LiveView, frontend_mode
 from aurous_nb.sandbox import Sandbox
+from tests.support.environ import child_env
 
 BIN = Path(sys.executable).parent
 SAMPLES = "\n".join(str(p) for p in samples.paths())
 
 
 def run_python(code: str, sandbox: Sandbox, *argv: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    env = child_env()
     env.update(AUROUS_API_KEY=sandbox.api_key, AUROUS_BASE_URL=sandbox.url)
     done = subprocess.run(
         [*argv, code], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL

@@ -308,6 +308,19 @@ def test_classify_falls_back_to_image_evidence(sandbox_api, make_image, size, po
     assert 0 < body["confidence"] < 0.6
 
 
+@pytest.mark.parametrize(
+    ("orientation", "pose"), [(1, "other"), (3, "other"), (6, "front"), (8, "front")]
+)
+def test_classify_sees_a_phone_photo_upright(sandbox_api, tmp_path, orientation, pose):
+    """A portrait photo stored on its side (EXIF 6 or 8) is tall, as a real classifier sees it."""
+    from tests.support import photos
+
+    path = photos.phone_jpeg(tmp_path / "IMG_0042.jpg", size=(800, 500), orientation=orientation)
+    uid = sandbox_api.upload(path.read_bytes(), "IMG_0042.jpg", "image/jpeg")
+    body = sandbox_api.post(CLASSIFY, json={"upload_id": uid}).json()
+    assert (body["pose"], body["confidence"]) == (pose, 0.45 if pose == "front" else 0.3)
+
+
 def test_classify_is_deterministic(sandbox_api, make_image):
     data = make_image(33, 33)
     answers = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import queue
 import re
 import threading
@@ -20,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.support.environ import child_env
 from tests.support.sandbox import FAST, make_client, routes  # noqa: F401  (re-exported)
 
 KEY_RE = re.compile(r"al_live_[0-9a-fA-F]{64}")
@@ -131,7 +131,7 @@ def http_files(replies: Mapping[str, Reply | Callable[[], Reply]]) -> Iterator[s
 
 def kernel_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The test's environment without Aurous settings, with a private IPYTHONDIR."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    env = child_env()
     env["IPYTHONDIR"] = str(tmp_path / "ipython")
     env.update(extra)
     return env

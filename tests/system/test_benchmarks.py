@@ -6,12 +6,13 @@ No timing assertions — CI machines are noisy and the targets are checked by th
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.environ import child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
 
@@ -39,7 +40,7 @@ ROWS = (
 def test_quick_mode_runs_every_row(tmp_path: Path) -> None:
     report = REPO / "BENCHMARKS.md"
     before = report.read_bytes() if report.exists() else None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    env = child_env()
     env["TMPDIR"] = str(tmp_path)  # the run's photos and notebooks go here, and must go away
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--no-write"],

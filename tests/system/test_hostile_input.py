@@ -34,7 +34,7 @@ from tests.support.sandbox import make_client, routes
 from tests.support.shell import TestingShell, ip_fixture, magics_fixture, use_key  # noqa: F401
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-ACCEPTED = "use JPEG, PNG or WebP"
+ACCEPTED = "use JPEG, PNG, WebP, HEIC or AVIF"
 
 
 def check(text: str, needles: tuple[str, ...]) -> str:
@@ -142,7 +142,7 @@ BAD_REFS = [
     BadRef(
         "heic",
         _write("photo.heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64),
-        ("photo.heic", "HEIC is not accepted", ACCEPTED),
+        ("photo.heic", "cannot be decoded as HEIC", "export it again"),
     ),
     BadRef("gif", _write("anim.gif", _pil_bytes("GIF")), ("anim.gif", "GIF", ACCEPTED)),
     BadRef(
@@ -153,7 +153,7 @@ BAD_REFS = [
     BadRef(
         "avif-renamed-jpg",
         _write("front.jpg", b"\0\0\0\x1cftypavif\0\0\0\0avifmif1" + b"\0" * 64),
-        ("front.jpg", "AVIF is not accepted", ACCEPTED),
+        ("front.jpg", "cannot be decoded as AVIF", "export it again"),
     ),
     BadRef("bmp", _write("old.bmp", _pil_bytes("BMP")), ("old.bmp", "BMP", ACCEPTED)),
     BadRef(
@@ -176,13 +176,19 @@ BAD_REFS = [
         "wider-than-4096",
         _write("wide.png", _pil_bytes("PNG", (4100, 16), "L")),
         ("wide.png", "4100×16 px", "larger than 4096 px", "downscale=True"),
+        magic=("wide.png", "4100×16 px", "larger than 4096 px", "add --downscale"),
     ),
     BadRef(
         "taller-than-4096",
         _write("tall.jpg", _pil_bytes("JPEG", (16, 5000), "L")),
         ("tall.jpg", "16×5000 px", "resize it"),
     ),
-    BadRef("over-10-mib", _big, ("big.jpg", "over the 10", "MiB) limit", "downscale=True")),
+    BadRef(
+        "over-10-mib",
+        _big,
+        ("big.jpg", "over the 10", "MiB) limit", "downscale=True"),
+        magic=("big.jpg", "over the 10", "MiB) limit", "add --downscale"),
+    ),
     BadRef(
         "decompression-bomb",
         _bomb,
@@ -192,7 +198,11 @@ BAD_REFS = [
         "directory",
         _directory,
         ("refs.png", "is a directory", "pass the image files inside it"),
-        magic=("refs.png", "has no .jpg, .png or .webp files", "add images or name files"),
+        magic=(
+            "refs.png",
+            "has no JPEG, PNG, WebP, HEIC or AVIF files",
+            "add images or name files",
+        ),
     ),
     BadRef(
         "broken-symlink",
@@ -431,12 +441,12 @@ CELLS = [
     Cell(
         "url-not-an-image",
         '%%aurous_character "X"\n{url}/page.png',
-        ("page.png", "a text file, not an image", ACCEPTED),
+        ("page.png", "got a web page (text/html), not an image", "use the image's own address"),
     ),
     Cell(
         "url-oversize",
         '%%aurous_character "X"\n{url}/huge.jpg',
-        ("huge.jpg", "over the download limit of 2.0 KiB", "save a smaller copy"),
+        ("huge.jpg", "over the 2.0 KiB download limit", "save a smaller copy"),
         config="%config AurousMagics.download_max_bytes = 2048",
     ),
     Cell(
@@ -447,7 +457,7 @@ CELLS = [
     Cell(
         "url-refused",
         '%%aurous_character "X"\nhttp://127.0.0.1:9/front.png',
-        ("front.png", "download failed (ConnectionError)", "check the URL and the network"),
+        ("front.png", "the connection was refused", "check the URL and the network"),
     ),
     Cell(
         "generate-unknown-attribute",

@@ -4,7 +4,6 @@ licence is in both, and the PyPI page's links resolve."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -18,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from aurous_nb import __version__
+from tests.support.environ import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
 def _run(*cmd: str | Path, cwd: Path | None = None, timeout: float = 300) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUROUS_", "PYTHON"))}
+    env = {k: v for k, v in child_env().items() if not k.startswith("PYTHON")}
     done = subprocess.run(
         [str(c) for c in cmd],
         cwd=cwd,

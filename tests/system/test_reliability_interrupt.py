@@ -152,7 +152,12 @@ def test_interrupt_stops_promptly_and_rerun_resumes(
 
     log = sandbox.requests
     rerun = Counter(r.route for r in log[before_rerun:])
-    assert rerun == RERUN[stage], rerun
+    expected = dict(RERUN[stage])
+    if stage == "init" and way == "api":
+        # the first run stopped before any ticket: the journal asks a fresh client for its
+        # team beside the first PUT (the magic's client knows it from %aurous_key)
+        expected["team"] = 1
+    assert rerun == expected, rerun
     puts = puts_per_upload(sandbox)
     assert len(puts) == 4 and set(puts.values()) == {1}, puts  # no ref was uploaded twice
     assert Counter(r.route for r in log if r.route == "init") == {"init": 4}

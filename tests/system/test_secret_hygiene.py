@@ -44,6 +44,7 @@ from aurous_nb.client import AurousClient
 from aurous_nb.flow import CharacterFlow
 from aurous_nb.magics import AurousMagics
 from aurous_nb.sandbox import Sandbox
+from tests.support.environ import child_env
 from tests.support.reliability import KEY_RE, write_refs
 from tests.support.sandbox import make_client
 from tests.support.shell import TestingShell, ip_fixture, magics_fixture, use_key  # noqa: F401
@@ -112,6 +113,18 @@ _hyg_report()
 KERNEL_CONFIG = "c.HistoryManager.db_log_output = True  # outputs go into the database too\n"
 
 
+def scan_journal(scan: Scan, journal: Path) -> None:
+    """The journal's files (the database and its WAL): no key, and no signed upload URL."""
+    files = [p for p in journal.parent.glob(journal.name + "*") if p.is_file()]
+    assert files, f"no journal was written at {journal}"
+    for path in files:
+        data = path.read_bytes()
+        scan.text("journal files", data.decode("latin-1"))
+        for credential in (b"signature=", b"/_upload/", b"token="):
+            if credential in data:
+                scan.leaks.append(f"journal files: {credential.decode()} in {path.name}")
+
+
 class Scan:
     """Counts what was scanned and every place a key was found."""
 
@@ -146,7 +159,7 @@ def _run_notebook(path: Path, tmp: Path, extra_env: dict[str, str]) -> tuple[Any
     ipdir = tmp / "ipython"
     (ipdir / "profile_default").mkdir(parents=True)
     (ipdir / "profile_default" / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    env = child_env()
     env.update(
         IPYTHONDIR=str(ipdir),
         AUROUS_HYGIENE_LOG=str(tmp / "debug.log"),
@@ -176,7 +189,10 @@ def _run_notebook(path: Path, tmp: Path, extra_env: dict[str, str]) -> tuple[Any
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_no_key_after_running_every_notebook(
-    tmp_path: Path, aurous_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    aurous_sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    _journal_per_test: Path,
 ) -> None:
     runs = [(p, {}) for p in DEMOS] or [
         (E2E, {"AUROUS_E2E_KEY": aurous_sandbox.api_key, "AUROUS_BASE_URL": aurous_sandbox.url})
@@ -207,6 +223,7 @@ def test_no_key_after_running_every_notebook(
     assert scan.counts["DEBUG log lines"] >= 20 and scan.counts["history rows"] >= 10
     assert scan.counts["widget states"] >= 5 and scan.counts["reprs and exception texts"] >= 20
     with capsys.disabled():
+        scan_journal(scan, _journal_per_test)
         print(f"\n{scan.report(f'{len(runs)} notebooks ({time.monotonic() - started:.0f} s)')}")
     assert scan.leaks == []
 
@@ -300,6 +317,7 @@ def test_no_key_in_logs_reprs_errors_history_or_upload_requests(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
+    _journal_per_test: Path,
 ) -> None:
     sandbox = aurous_sandbox
     key = sandbox.api_key
@@ -379,6 +397,7 @@ def test_no_key_in_logs_reprs_errors_history_or_upload_requests(
     assert sum(r.fault is not None for r in sandbox.requests) >= 5  # the faults really fired
     assert any("retrying" in r.getMessage() for r in caplog.records)
     assert len(uploads) >= 5 and scan.counts["DEBUG log records"] >= 20
+    scan_journal(scan, _journal_per_test)
     with capsys.disabled():
         print(f"\n{scan.report('python API and magics in-process')}")
     sys.stdout.flush()
