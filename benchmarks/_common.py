@@ -121,12 +121,16 @@ class Row:
 
 
 class Context:
-    """Run-wide resources: a temporary directory and the photos generated in it."""
+    """Run-wide resources: a temporary directory, the photos generated in it, and a journal of
+    the run's own there (``$AUROUS_NB_JOURNAL`` for this process and its children), so that
+    no run reuses another's uploads and the user's journal is never touched."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.tmp = Path(tempfile.mkdtemp(prefix="aurous-bench-"))
         self._photos: dict[PhotoSet, list[Path]] = {}
+        self._journal_was = os.environ.get(JOURNAL_ENV)
+        os.environ[JOURNAL_ENV] = str(self.tmp / "journal.sqlite3")
 
     def photos(self, spec: PhotoSet) -> list[Path]:
         """The phone photos of ``spec`` (made once per run, in :attr:`tmp`)."""
@@ -137,6 +141,10 @@ class Context:
         return self._photos[spec]
 
     def close(self) -> None:
+        if self._journal_was is None:
+            os.environ.pop(JOURNAL_ENV, None)
+        else:
+            os.environ[JOURNAL_ENV] = self._journal_was
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -229,9 +237,16 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+#: The journal's setting (``aurous_nb.flow.ENV_JOURNAL``): a run keeps its own journal.
+JOURNAL_ENV = "AUROUS_NB_JOURNAL"
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for child processes: no Aurous settings, the repo importable."""
+    """The environment for child processes: no Aurous settings but the run's journal, the repo
+    importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    if JOURNAL_ENV in os.environ:
+        env[JOURNAL_ENV] = os.environ[JOURNAL_ENV]
     repo = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
     env.update(extra)
