@@ -213,10 +213,16 @@ def _set_row(spec: PhotoSet, cases: list[Case], paths: list[Path], config: Confi
                 "the path of the requests."
             )
         else:
-            note += (
-                "What is left is the work before and between the requests (the CPU column): "
-                "the local checks and the flow's bookkeeping."
+            rest = (
+                "the work before and between the requests (the CPU column): the local checks "
+                "and the flow's bookkeeping."
             )
+            if bare is not None:
+                part = statistics.median(bare.ours) - statistics.median(bare.unjournaled)
+                note += f"At {bare.latency_ms:g} ms the journal accounts for {ms(part)} of it; "
+                note += "the rest is " + rest
+            else:
+                note += "It is " + rest
         notes.append(note)
     return Row(
         name=f"end to end, 6 × {spec.label}",
