@@ -9,19 +9,32 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
-from . import ROW_NAMES, bulk, critical_path, imports, memory, report, sandbox_rps, weight
+from . import (
+    ROW_NAMES,
+    browser,
+    buckets,
+    end_to_end,
+    imports,
+    memory,
+    report,
+    sandbox_list,
+    sandbox_rps,
+    weight,
+)
 from ._common import Config, Context, Row, first_line
 
 Runner = Callable[[Config, Context], list[Row]]
 
 #: each runner and the rows it produces (printed as `error` if the runner fails)
 RUNNERS: list[tuple[Runner, tuple[str, ...]]] = [
-    (critical_path.run, ("critical path", "vs. the docs' way")),
-    (bulk.run, ("bulk",)),
-    (weight.run, ("notebook weight",)),
+    (end_to_end.run, ROW_NAMES[:5]),
     (memory.run, ("memory",)),
+    (buckets.run, ROW_NAMES[6:11]),
+    (sandbox_list.run, ("sandbox list",)),
+    (sandbox_rps.run, ("sandbox rps",)),
+    (browser.run, ("browser transfer",)),
+    (weight.run, ("notebook weight",)),
     (imports.run, ("import",)),
-    (sandbox_rps.run, ("sandbox",)),
 ]
 assert tuple(n for _, names in RUNNERS for n in names) == ROW_NAMES
 
@@ -40,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     context = Context(config)
     rows: list[Row] = []
     failed = False
+    load_at_start = report.load_average()
     started = time.perf_counter()
     try:
         for runner, names in RUNNERS:
@@ -64,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.print_table(rows)
     print(f"\n{'quick' if config.quick else 'full'} run: {seconds:.0f} s", flush=True)
     if not args.no_write and not args.quick and not args.only:
-        path = report.write(rows, quick=config.quick, seconds=seconds)
+        path = report.write(rows, quick=config.quick, seconds=seconds, load_at_start=load_at_start)
         print(f"wrote {path}")
     return 1 if failed else 0
 

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-import io
+import math
 import os
-import random
+import resource
 import shutil
 import statistics
 import tempfile
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+KB = 1_000
 MB = 1_000_000
 MiB = 1024 * 1024
 POSES = ("front", "side", "back", "portrait", "front_closeup", "side_left")
 """Filename stems of a character's six refs (the sandbox classifies by filename words)."""
+
+#: EXIF orientations of the six photos of a set (phones write 1, 6, 3 and 8).
+ORIENTATIONS = (1, 6, 3, 8, 1, 6)
+
+
+@dataclass(frozen=True)
+class PhotoSet:
+    """``count`` phone photos of about ``target_bytes`` each, stored at ``size`` px."""
+
+    label: str  # how the rows name the set: "2 KB", "1 MB", "8 MB"
+    target_bytes: int
+    size: tuple[int, int]
+    count: int = 6
+    progressive: bool = True  # make the fifth photo progressive (it comes out ~12% smaller)
 
 
 @dataclass(frozen=True)
@@ -27,49 +40,54 @@ class Config:
     quick: bool = False
 
     @property
-    def photo_bytes(self) -> int:
-        """Size of each of the six "8 MB photos" (weight and speed rows)."""
-        return 1 * MB if self.quick else 8 * MB
+    def speed_sets(self) -> tuple[PhotoSet, ...]:
+        """The photo sets of the end-to-end rows (quick: the large set is 2 MB, not 8 MB)."""
+        if self.quick:
+            large = PhotoSet("8 MB", 2 * MB, (2400, 1800))
+        else:
+            large = PhotoSet("8 MB", 8 * MB, (4032, 3024))
+        return (PhotoSet("2 KB", 2 * KB, (48, 36)), PhotoSet("1 MB", 1 * MB, (2000, 1500)), large)
 
     @property
-    def photo_size(self) -> tuple[int, int]:
-        return (1200, 900) if self.quick else (4000, 3000)
-
-    @property
-    def speed_photo_bytes(self) -> int:
-        """Size of each ref of the critical-path rows (the 8 MB photos are measured too)."""
-        return 1 * MB
-
-    @property
-    def speed_photo_size(self) -> tuple[int, int]:
-        return (1200, 900)
-
-    @property
-    def memory_file_bytes(self) -> int:
-        """Size of each of the six files of the memory row (10 MB, under the 10 MiB limit)."""
-        return 2 * MB if self.quick else 10 * MB
-
-    @property
-    def memory_file_size(self) -> tuple[int, int]:
-        return (1600, 1200) if self.quick else (4096, 3072)
+    def latencies_ms(self) -> tuple[float, ...]:
+        """Latency the sandbox adds to every request, one end-to-end case each."""
+        return (0.0, 100.0) if self.quick else (0.0, 20.0, 100.0, 250.0)
 
     @property
     def repeats(self) -> int:
-        """Repeats of a timed measurement (the median is kept)."""
+        """Repetitions of each side-by-side case (interleaved: ours, peer, ours, peer, ...)."""
         return 1 if self.quick else 5
+
+    @property
+    def bucket_repeats(self) -> int:
+        """Runs of each bucket row (each fills the bucket from full)."""
+        return 1 if self.quick else 3
+
+    @property
+    def memory_set(self) -> PhotoSet:
+        """The six files of the memory row (10 MB each, under the 10 MiB limit)."""
+        if self.quick:
+            return PhotoSet("2 MB", 2 * MB, (2400, 1800), progressive=False)
+        return PhotoSet("10 MB", 10 * MB, (4032, 3024), progressive=False)
+
+    @property
+    def weight_set(self) -> PhotoSet:
+        """The photos the notebook-weight row sends through the magic and the widget."""
+        return self.speed_sets[-1]
 
     @property
     def import_repeats(self) -> int:
         return 3 if self.quick else 9
 
     @property
-    def bulk_clock_speed(self) -> float:
-        """How much faster than real time the bulk row's clocks run."""
-        return 60.0 if self.quick else 20.0
+    def rps_seconds(self) -> float:
+        """Length of one load run of the requests-per-second row."""
+        return 1.0 if self.quick else 3.0
 
     @property
-    def rps_seconds(self) -> float:
-        return 1.5 if self.quick else 6.0
+    def rps_rounds(self) -> int:
+        """Load runs per server (interleaved: sandbox, bare, sandbox, bare, ...)."""
+        return 1 if self.quick else 3
 
 
 @dataclass
@@ -103,97 +121,132 @@ class Row:
 
 
 class Context:
-    """Run-wide resources: a temporary directory and the photos generated in it."""
+    """Run-wide resources: a temporary directory, the photos generated in it, and a journal of
+    the run's own there (``$AUROUS_NB_JOURNAL`` for this process and its children), so that
+    no run reuses another's uploads and the user's journal is never touched."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.tmp = Path(tempfile.mkdtemp(prefix="aurous-bench-"))
-        self._photos: dict[tuple[str, int, int, int], list[Path]] = {}
+        self._photos: dict[PhotoSet, list[Path]] = {}
+        self._journal_was = os.environ.get(JOURNAL_ENV)
+        os.environ[JOURNAL_ENV] = str(self.tmp / "journal.sqlite3")
 
-    def photos(self, kind: str, count: int, target_bytes: int, size: tuple[int, int]) -> list[Path]:
-        """``count`` noisy JPEG photos of about ``target_bytes`` each (made once per run)."""
-        key = (kind, count, target_bytes, size[0] * 100_000 + size[1])
-        if key not in self._photos:
-            folder = self.tmp / f"{kind}-{target_bytes}"
+    def photos(self, spec: PhotoSet) -> list[Path]:
+        """The phone photos of ``spec`` (made once per run, in :attr:`tmp`)."""
+        if spec not in self._photos:
+            folder = self.tmp / f"photos-{spec.target_bytes}-{spec.size[0]}x{spec.size[1]}"
             folder.mkdir(parents=True, exist_ok=True)
-            self._photos[key] = make_photos(folder, count, target_bytes, size)
-        return self._photos[key]
+            self._photos[spec] = phone_photos(folder, spec)
+        return self._photos[spec]
 
     def close(self) -> None:
+        if self._journal_was is None:
+            os.environ.pop(JOURNAL_ENV, None)
+        else:
+            os.environ[JOURNAL_ENV] = self._journal_was
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _noise(size: tuple[int, int], seed: int) -> Any:
-    from PIL import Image
+def _phone_photo(path: Path, spec: PhotoSet, i: int, quality: int, texture: int) -> Path:
+    from tests.support import photos
 
-    w, h = size
-    data = random.Random(seed).randbytes(w * h * 3)
-    image = Image.frombytes("RGB", size, data)
-    # a soft gradient under the noise, so the thumbnails are not pure grey
-    gradient = Image.linear_gradient("L").resize(size).convert("RGB")
-    return Image.blend(image, gradient, 0.35)
+    return photos.phone_jpeg(
+        path,
+        size=spec.size,
+        orientation=ORIENTATIONS[i % len(ORIENTATIONS)],
+        gps=True,
+        icc="p3" if i % 2 and spec.target_bytes > 100 * KB else None,  # as iPhones tag them
+        progressive=spec.progressive and i == 4,  # as some cameras and web exports write
+        quality=quality,
+        texture=texture,
+        exif_thumbnail=spec.target_bytes > 100 * KB,
+        seed=i,
+    )
 
 
-def _jpeg(image: Any, quality: int) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=quality)
-    return buf.getvalue()
+def phone_photos(folder: Path, spec: PhotoSet, limit: int = 10 * MiB) -> list[Path]:
+    """``spec.count`` JPEGs from the phone-photo factory (``tests/support/photos.py``).
 
-
-def make_photos(
-    folder: Path, count: int, target_bytes: int, size: tuple[int, int], limit: int = 10 * MiB
-) -> list[Path]:
-    """Write ``count`` noisy JPEGs of ``size`` px, each close to ``target_bytes``.
-
-    Noise keeps JPEG from compressing, like a sharp phone photo. The quality is searched
-    on the first photo and reused for the rest (the same noise statistics give the same
-    size within a fraction of a percent). Never above ``limit`` (the API's 10 MiB).
+    Each has EXIF (orientation 1, 6, 3 or 8, GPS, a thumbnail unless tiny), every other one a
+    Display P3 profile (unless tiny), the fifth is progressive (unless ``spec`` says not).
+    The JPEG quality that brings the first photo closest to ``spec.target_bytes`` (never
+    above the API's 10 MiB) is used for all of them.
     """
-    first = _noise(size, 0)
-    lo, hi, best = 5, 98, 75
-    best_data = b""
-    for _ in range(7):  # binary search on the quality
+    per_pixel = spec.target_bytes / (spec.size[0] * spec.size[1])
+    texture = 12 if per_pixel < 0.4 else 44 if per_pixel < 0.75 else 50
+    probe = folder / "probe.jpg"
+    lo, hi, best = 40, 98, (math.inf, 90)
+    while lo <= hi:  # bisect the quality on the first photo
         quality = (lo + hi) // 2
-        data = _jpeg(first, quality)
-        if len(data) <= min(target_bytes, limit):
-            best, best_data, lo = quality, data, quality + 1
+        size = _phone_photo(probe, spec, 0, quality, texture).stat().st_size
+        if size <= limit:
+            best = min(best, (abs(size - spec.target_bytes), quality))
+        if size < spec.target_bytes:
+            lo = quality + 1
         else:
             hi = quality - 1
-        if lo > hi:
-            break
-    if not best_data:
-        best_data = _jpeg(first, best)
+    probe.unlink()
     paths = []
-    for i in range(count):
+    for i in range(spec.count):
         path = folder / f"{POSES[i % len(POSES)]}_{i + 1}.jpg"
-        data = best_data if i == 0 else _jpeg(_noise(size, i), best)
-        while len(data) > limit:  # pragma: no cover - a different seed came out larger
-            best -= 1
-            data = _jpeg(_noise(size, i), best)
-        path.write_bytes(data)
+        _phone_photo(path, spec, i, int(best[1]), texture)
+        if path.stat().st_size > limit:  # pragma: no cover - another seed came out larger
+            _phone_photo(path, spec, i, int(best[1]) - 2, texture)
         paths.append(path)
     return paths
 
 
-def median_time(fn: Callable[[], Any], repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls, in seconds."""
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def describe(spec: PhotoSet) -> str:
+    """What :func:`phone_photos` makes for ``spec``, in words."""
+    extras = ["EXIF orientations 1/6/3/8", "GPS"]
+    if spec.target_bytes > 100 * KB:
+        extras += ["an EXIF thumbnail", "every other one Display P3"]
+    if spec.progressive:
+        extras.append("one progressive")
+    return f"{spec.size[0]}×{spec.size[1]} px stored, " + ", ".join(extras)
+
+
+def spread(values: Iterable[float]) -> tuple[float, float, float]:
+    """(min, median, max)."""
+    vals = sorted(values)
+    return vals[0], statistics.median(vals), vals[-1]
+
+
+def fmt_spread(values: Iterable[float], digits: int = 2) -> str:
+    """``min / median / max`` with ``digits`` decimals."""
+    return " / ".join(f"{v:.{digits}f}" for v in spread(values))
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process so far, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def fmt_bytes(n: float) -> str:
-    if n >= MB:
+    """Decimal units, as the rows name their photo sets (``7.9 MB``, ``2.1 KB``)."""
+    if abs(n) >= MB:
         return f"{n / MB:.1f} MB"
-    return f"{n / 1000:.0f} KB"
+    if abs(n) >= 10 * KB:
+        return f"{n / KB:.0f} KB"
+    return f"{n / KB:.1f} KB"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+#: The journal's setting (``aurous_nb.flow.ENV_JOURNAL``): a run keeps its own journal.
+JOURNAL_ENV = "AUROUS_NB_JOURNAL"
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for child processes: no Aurous settings, the repo importable."""
+    """The environment for child processes: no Aurous settings but the run's journal, the repo
+    importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUROUS_")}
+    if JOURNAL_ENV in os.environ:
+        env[JOURNAL_ENV] = os.environ[JOURNAL_ENV]
     repo = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
     env.update(extra)
@@ -203,8 +256,3 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 def first_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}"[:200]
-
-
-def summarize(values: Iterable[float]) -> str:
-    vals = sorted(values)
-    return ", ".join(f"{v:.3f}" for v in vals)

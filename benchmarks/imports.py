@@ -24,7 +24,7 @@ HEAVY = (
     "ipywidgets",
     "anywidget",
     "numpy",
-    "aurous_nb.client",
+    "aurous_nb.client._client",  # AurousClient and its transport (the configuration is light)
     "aurous_nb.sandbox",
     "aurous_nb.widgets",
     "aurous_nb.flow",

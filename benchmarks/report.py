@@ -25,19 +25,23 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def machine() -> dict[str, str]:
+def load_average() -> str:
+    try:
+        return "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg())
+    except OSError:  # pragma: no cover
+        return "unknown"
+
+
+def machine(load_at_start: str = "") -> dict[str, str]:
     """CPU model, cores, Python, OS — the facts a reader needs to weigh the numbers."""
     cores = os.cpu_count() or 0
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         usable = cores
-    try:
-        load = "load average {:.2f} / {:.2f} / {:.2f} (1/5/15 min) at the end".format(
-            *os.getloadavg()
-        )
-    except OSError:  # pragma: no cover
-        load = "unknown"
+    load = f"load average {load_average()} (1/5/15 min) at the end"
+    if load_at_start:
+        load += f", {load_at_start} at the start"
     return {
         "CPU": cpu_model(),
         "cores": f"{usable}" + (f" (of {cores})" if usable != cores else ""),
@@ -65,17 +69,23 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
+def markdown(rows: Sequence[Row], *, quick: bool, seconds: float, load_at_start: str = "") -> str:
     """The whole BENCHMARKS.md."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    facts = machine()
+    facts = machine(load_at_start)
     out = [
         "# Benchmarks",
         "",
         "Measured by `python -m benchmarks` (this file is rewritten by every full run). Each",
-        "row is a ratio to a reference measured in the same run — a round trip, a transfer,",
-        "a bucket's ceiling, `import ipywidgets` — so it holds on a noisy machine. Everything",
-        "runs against the local sandbox; the test photos are generated at run time.",
+        "row is a ratio to a reference measured side by side in the same run, so it holds on a",
+        "noisy machine. The main reference is **the parallel peer** (`benchmarks/peer.py`): the",
+        "upload flow as a competent user writes it with `requests.Session` and a thread pool",
+        "(init, PUT and classify of every photo in parallel, then create). The documented",
+        "sequence one call after another (`benchmarks/baseline.py`) is the second, weaker",
+        "baseline. Other references: a bucket's ceiling, werkzeug's own server, `import",
+        "ipywidgets`. Everything runs against the local sandbox; the photos come from the",
+        "phone-photo factory (`tests/support/photos.py`: EXIF orientations, GPS, Display P3,",
+        "progressive) and are made at run time.",
         "",
         "| row | what is measured | measured | target | result |",
         "|---|---|---|---|---|",
@@ -108,7 +118,12 @@ def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
         'pip install -e ".[dev]"                  # nbclient + ipykernel: notebook weight',
         "python -m benchmarks                     # full run, rewrites this file",
         "python -m benchmarks --quick --no-write  # every row, small sizes, < 60 s",
+        'python -m benchmarks --only "sandbox list"  # one runner (rows are named as above)',
         "```",
+        "",
+        "Only public tools: the package, its `[dev]` extras (requests, werkzeug, Pillow,",
+        "nbclient, ipykernel) and, for the browser row, Chromium. The sandbox, the bare",
+        "werkzeug server and the load generator each run in their own process.",
         "",
         "`tests/system/test_benchmarks.py` runs the quick mode as a smoke test (exit status and",
         "row names only: no timing assertions in CI). A row that errors is printed as `error`",
@@ -118,8 +133,16 @@ def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
     return "\n".join(out)
 
 
-def write(rows: Sequence[Row], *, quick: bool, seconds: float, path: Path = BENCHMARKS_MD) -> Path:
-    path.write_text(markdown(rows, quick=quick, seconds=seconds), encoding="utf-8")
+def write(
+    rows: Sequence[Row],
+    *,
+    quick: bool,
+    seconds: float,
+    load_at_start: str = "",
+    path: Path = BENCHMARKS_MD,
+) -> Path:
+    text = markdown(rows, quick=quick, seconds=seconds, load_at_start=load_at_start)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

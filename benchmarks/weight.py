@@ -91,7 +91,7 @@ def _execute(nb: Any, folder: Path, name: str) -> tuple[int, int, str]:
 
 
 def run(config: Config, context: Context) -> list[Row]:
-    photos = context.photos("photo", 6, config.photo_bytes, config.photo_size)
+    photos = context.photos(config.weight_set)
     total = sum(p.stat().st_size for p in photos)
     listing = "photos = [\n" + "".join(f"    {os.fspath(p)!r},\n" for p in photos) + "]"
     folder = context.tmp / "weight"
@@ -106,7 +106,7 @@ def run(config: Config, context: Context) -> list[Row]:
         Row(
             name="notebook weight",
             measure=(
-                f"saved .ipynb after six {fmt_bytes(total / 6)} photos through the magic and "
+                f"saved .ipynb after six {fmt_bytes(total / 6)} phone photos through the magic and "
                 "through the widget (nbclient) / sum of the photos"
             ),
             value=(

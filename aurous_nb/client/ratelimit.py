@@ -1,21 +1,25 @@
 """Client-side token buckets, one per API rate bucket, kept in step with ``X-RateLimit-*``.
 
 The client takes a token before each request and blocks (sleeps) while the bucket is
-empty, so parallel and bulk work wait here instead of provoking 429s from the server.
+empty, so parallel and bulk work wait here instead of provoking 429s from the server. The
+bucket's size comes from ``X-RateLimit-Limit``; its refill rate stays the configured one
+unless the server's ``X-RateLimit-Reset`` values rule it out (``_ratefit.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import get_header
+from ._ratefit import ResetFit, refill_rate
 
-__all__ = ["DEFAULT_BUCKETS", "RateLimiter", "TokenBucket", "bucket_for"]
+__all__ = ["DEFAULT_BUCKETS", "RateLimiter", "ResetFit", "TokenBucket", "bucket_for"]
 
 log = logging.getLogger("aurous_nb")
 
@@ -52,6 +56,24 @@ def bucket_for(method: str, path: str, body: Mapping[str, Any] | None = None) ->
     return "characters_post"
 
 
+#: While paced below the configured rate, this fraction of the bucket left unused on the
+#: server means our share grew (the other client slowed down or left): fit afresh.
+SPARE_REFIT = 0.15
+#: Tokens' worth of random extra wait while the server's bucket is empty (see edge_jitter).
+EDGE_JITTER = 0.25
+#: Statuses of responses that took no token (refused, or turned away before the bucket).
+_NO_TOKEN = frozenset({401, 413, 429})
+
+
+def _took_a_token(status: int | None) -> bool:
+    """Whether a response stands for a token taken (a point of the Reset fit).
+
+    Not a 429 (a refusal), nor a 5xx (which may come from anything between us and the API;
+    its headers still correct the count).
+    """
+    return status is None or (status < 500 and status not in _NO_TOKEN)
+
+
 def _number(headers: Mapping[str, str], name: str) -> float | None:
     raw = get_header(headers, name)
     if raw is None:
@@ -84,6 +106,9 @@ class TokenBucket:
         self._stamp = now
         self._blocked_until = 0.0
         self._drained_at: float | None = None  # when a token last left a full bucket
+        self._resets = ResetFit()
+        self._server_empty = False  # the latest response said Remaining: 0
+        self._refused = False  # the latest answer was a 429
         self._lock = threading.Lock()
 
     def _refill(self, now: float) -> None:
@@ -104,6 +129,21 @@ class TokenBucket:
                 self.in_flight += 1
                 return 0.0
             return (1.0 - self.tokens) / self.rate
+
+    def edge_jitter(self) -> float:
+        """Extra seconds to wait for a token while the server says its bucket is empty.
+
+        Several clients of a team pacing one empty bucket would each send the instant their
+        count says a token is back, and the one whose count is in phase with the server's
+        would win every race, starving the others (whose 429s run out of retries). Up to a
+        quarter of a token's time more, at random, makes the races fair; throughput is
+        unchanged, since the bucket goes on refilling while we wait (only the last request
+        of a run ends that much later).
+        """
+        with self._lock:
+            if not self._server_empty:
+                return 0.0
+            return random.uniform(0.0, EDGE_JITTER) / self.rate
 
     def note_wait(self, seconds: float) -> None:
         """Count a wait (for statistics)."""
@@ -149,6 +189,7 @@ class TokenBucket:
                 assert limit is not None
                 self.capacity = limit
                 self.tokens = min(self.tokens, self.capacity)
+                self._restart_fit()
             if remaining is not None and (resized or remaining <= self.tokens - 1.0):
                 # Our own count already charges every request in flight, so while we are
                 # the bucket's only user the server shows at least as many tokens as we
@@ -156,26 +197,39 @@ class TokenBucket:
                 # client of the team) or a slower or smaller server bucket: trust the
                 # server, and assume our requests in flight are not in its count yet.
                 self.tokens = max(-self.capacity, remaining - self.in_flight)
+            elif remaining is not None and self._refused and status != 429:
+                # A 429 emptied our count; the first answer since that shows tokens left is
+                # the better count (the refusal was short-lived, or not this bucket's own).
+                self.tokens = max(self.tokens, min(self.capacity, remaining - self.in_flight))
+            if status is not None and status < 500:
+                self._refused = status == 429
+            if remaining is not None:
+                self._server_empty = remaining < 1.0 or status == 429
             if limit is not None and remaining is not None and reset is not None:
-                self._learn_rate(limit, remaining, reset - wall_now)
+                if _took_a_token(status):
+                    if remaining >= limit - 1:
+                        # This request found the bucket full: Reset starts moving afresh.
+                        self._restart_fit()
+                    self._resets.add(reset)
+                if status is None or status < 500:  # a 429's Reset still says when it refills
+                    self._learn_rate(limit, remaining, reset - wall_now)
             if status == 429:
                 self.tokens = min(self.tokens, 0.0)
                 if retry_after is not None:
                     self._blocked_until = max(self._blocked_until, now + retry_after)
 
     def _learn_rate(self, limit: float, remaining: float, reset_in: float) -> None:
-        deficit = limit - remaining
-        # Small deficits are dominated by the rounding of Reset to whole seconds; a Reset far
-        # beyond what the configured rate would need means the clocks disagree (e.g. a
-        # sandbox clock moved forward), so it says nothing about the rate either.
-        if deficit < max(2.0, limit / 2) or reset_in <= 0:
-            return
-        if reset_in > 2 * self.capacity / self._configured_rate + 2:
-            return
-        learned = deficit / (reset_in + 1.0)  # +1: Reset may be rounded either way
-        if abs(learned - self.rate) > 0.05 * self.rate:
+        """Keep the configured refill rate unless the server's numbers rule it out."""
+        configured = self._configured_rate
+        if self.rate < configured and remaining >= max(2.0, SPARE_REFIT * limit):
+            self._restart_fit()
+        learned = refill_rate(configured, self.capacity, self._resets, limit, remaining, reset_in)
+        if abs(learned - self.rate) > 0.01 * self.rate:
             log.debug("rate bucket %s: refill %.3g/s learned from the server", self.name, learned)
-            self.rate = learned
+        self.rate = learned
+
+    def _restart_fit(self) -> None:
+        self._resets.clear()
 
     def snapshot(self) -> dict[str, float]:
         """Current numbers, for debugging and tests."""
@@ -245,13 +299,21 @@ class RateLimiter:
         if bucket is None:
             return 0.0
         waited = 0.0
+        not_before: float | None = None
         while True:
-            wait = bucket.try_take(self._clock())
+            now = self._clock()
+            if not_before is not None and now < not_before:
+                wait = not_before - now
+            else:
+                wait = bucket.try_take(now)
             if wait <= 0:
                 if waited:
                     bucket.note_wait(waited)
                     log.debug("rate bucket %s: waited %.2f s for a token", name, waited)
                 return waited
+            if not_before is None:  # the first time this call has to wait
+                wait += bucket.edge_jitter()
+                not_before = now + wait
             # Short naps so that a correction (or a new bucket size) is picked up soon.
             nap = min(max(wait, 0.001), 1.0)
             self._sleep(nap)

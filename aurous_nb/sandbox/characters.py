@@ -121,7 +121,7 @@ def _new_record(
         attributes=attrs,
         client_reference_id=client_ref,
     )
-    state.characters[char.id] = char
+    state.add_character(char)
     return char
 
 
@@ -186,24 +186,25 @@ def list_page(
         raise bad("value_out_of_range", f"limit must be 1-100, got {limit}.", "limit")
     cursor = args.get("starting_after")
     with state.lock:
-        mine = sorted(
-            (c for c in state.characters.values() if c.team_id == team_id),
-            key=lambda c: (c.created_at, c.seq),
-            reverse=True,
-        )
+        after = None
         if cursor is not None:
             # A soft-deleted character of the team is still a valid position to page from.
-            index = next((i for i, c in enumerate(mine) if c.id == cursor), None)
-            if index is None:
+            after = state.characters.get(cursor)
+            if after is None or after.team_id != team_id:
                 raise bad(
                     "invalid_format",
                     f"starting_after {cursor!r} is not a known character id.",
                     "starting_after",
                 )
-            mine = mine[index + 1 :]
-        live = [c for c in mine if c.status != "deleted"]
-        page = live[:limit]
-        has_more = len(live) > limit
+        page: list[CharacterRecord] = []
+        has_more = False
+        for char in state.team_characters(team_id, after):
+            if char.status == "deleted":
+                continue
+            if len(page) == limit:
+                has_more = True
+                break
+            page.append(char)
         for char in page:
             state.settle(char)
         return {
@@ -312,7 +313,7 @@ def delete(state: SandboxState, team_id: str, char_id: str) -> dict[str, Any]:
     with state.lock:
         char = state.find_character(team_id, char_id)
         if char.status == "reviewing":
-            del state.characters[char.id]
+            state.remove_character(char)
         else:
             char.status = "deleted"
             char.pending = None

@@ -7,11 +7,17 @@ time forward with :meth:`SandboxClock.advance` instead of sleeping.
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from datetime import datetime, timezone
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits -> two characters
+# Ids need to be unique, not secret (signatures carry the secrets): a seeded generator is
+# a tenth of the cost of os.urandom per id. Reseeded in a forked child, so ids never repeat.
+_ids = random.Random(os.urandom(16))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(16)))
 
 
 class SandboxClock:
@@ -68,9 +74,5 @@ def iso(epoch: float) -> str:
 
 def ulid(epoch: float) -> str:
     """A 26-character Crockford base-32 ULID: 48-bit millisecond time + 80 random bits."""
-    value = (int(epoch * 1000) & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    value = (int(epoch * 1000) & ((1 << 48) - 1)) << 80 | _ids.getrandbits(80)
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])

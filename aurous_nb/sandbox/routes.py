@@ -38,6 +38,15 @@ URL_MAP = Map(
     merge_slashes=False,
 )
 
+#: (method, path) -> route for the rules without variables: a dict lookup instead of the
+#: matcher for most requests (anything else, trailing slashes included, goes to URL_MAP)
+STATIC_ROUTES: dict[tuple[str, str], str] = {
+    (method, rule.rule): str(rule.endpoint)
+    for rule in URL_MAP.iter_rules()
+    if not rule.arguments
+    for method in rule.methods or ()
+}
+
 #: route -> rate bucket (create is decided per request, §14 row 15)
 BUCKETS = {
     "init": "characters_post",

@@ -2,16 +2,20 @@
 
 One re-entrant lock (``SandboxState.lock``) guards all of it; handlers in ``uploads.py``
 and ``characters.py`` take it for their whole check-then-change step so each request is
-atomic. Nothing here sleeps or does network I/O.
+atomic. Each team's characters are also kept in list order (:class:`TeamIndex`), so a
+page costs the same at the 10,000th character as at the first. Nothing here sleeps or
+does network I/O.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import re
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -137,6 +141,42 @@ class CharacterRecord:
     pending: Pending | None = None
 
 
+class TeamIndex:
+    """One team's characters in list order: ``(created_at, seq)``, kept sorted as they come.
+
+    Creation appends (the clock does not run backwards while a state lives); a cursor is
+    found by bisection on its own sort key, so paging never sorts nor scans from the top.
+    Soft-deleted characters stay (a valid place to page from); hard-deleted ones leave.
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[tuple[float, int]] = []
+        self._ids: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, char: CharacterRecord) -> None:
+        key = (char.created_at, char.seq)
+        at = bisect.bisect_right(self._keys, key)
+        self._keys.insert(at, key)
+        self._ids.insert(at, char.id)
+
+    def remove(self, char: CharacterRecord) -> None:
+        at = bisect.bisect_left(self._keys, (char.created_at, char.seq))
+        if at < len(self._ids) and self._ids[at] == char.id:
+            del self._keys[at]
+            del self._ids[at]
+
+    def newest_first(self, after: CharacterRecord | None = None) -> Iterator[str]:
+        """Ids from the newest down, starting just past ``after`` (which must be indexed)."""
+        end = len(self._ids)
+        if after is not None:
+            end = bisect.bisect_left(self._keys, (after.created_at, after.seq))
+        for at in range(end - 1, -1, -1):
+            yield self._ids[at]
+
+
 def new_key(*, legacy: bool = False) -> str:
     """A fresh key in the vendor's format (``al_live_<64 hex>`` or legacy ``og_…``)."""
     return ("og_" + secrets.token_hex(24)) if legacy else ("al_live_" + secrets.token_hex(32))
@@ -179,6 +219,7 @@ class SandboxState:
             self.keys: dict[str, ApiKey] = {}
             self.tickets: dict[str, Ticket] = {}
             self.characters: dict[str, CharacterRecord] = {}
+            self._index: dict[str, TeamIndex] = {}
             self._seq = 0
             self.add_team("Sandbox team", team_id=self.default_team_id)
             self.keys[self.default_key] = ApiKey(self.default_key, self.default_team_id, "full")
@@ -255,6 +296,29 @@ class SandboxState:
             self.teams[team_id or self.default_team_id].credits = float(credits)
 
     # -- characters ---------------------------------------------------------------------
+
+    def add_character(self, char: CharacterRecord) -> None:
+        """Store a new character (and index it for the list). Hold :attr:`lock`."""
+        self.characters[char.id] = char
+        self._index.setdefault(char.team_id, TeamIndex()).add(char)
+
+    def remove_character(self, char: CharacterRecord) -> None:
+        """Forget a character entirely (a hard delete). Hold :attr:`lock`."""
+        self.characters.pop(char.id, None)
+        index = self._index.get(char.team_id)
+        if index is not None:
+            index.remove(char)
+
+    def team_characters(
+        self, team_id: str, starting_after: CharacterRecord | None = None
+    ) -> Iterator[CharacterRecord]:
+        """The team's characters newest first (soft-deleted ones included), from just past
+        ``starting_after`` (one of the team's). Hold :attr:`lock` while iterating."""
+        index = self._index.get(team_id)
+        if index is None:
+            return
+        for char_id in index.newest_first(starting_after):
+            yield self.characters[char_id]
 
     def settle(self, char: CharacterRecord) -> None:
         """Apply a finished synthesis (lazy: called whenever a character is looked at)."""
