@@ -6,7 +6,6 @@ past their deadline."""
 from __future__ import annotations
 
 import signal
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -135,17 +134,13 @@ def test_two_kernels_running_the_same_cell_make_one_character(
     paths = write_refs(tmp_path / "refs", WORDS[:4])
     a, b = new_kernel(), new_kernel()
     sandbox.inject("create", latency_ms=500, times=2)  # both creates overlap on the server
-    replies: dict[str, dict] = {}
-
-    def run(kernel: Kernel, label: str) -> None:
-        replies[label] = kernel.run(_cell(name, paths), timeout=90)[0]
-
-    threads = [threading.Thread(target=run, args=(k, n)) for k, n in ((a, "a"), (b, "b"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert replies["a"]["status"] == replies["b"]["status"] == "ok", replies
+    # both cells are sent before either reply is read: the kernels run them at once (their
+    # clients stay on this thread: a client used from another thread leaves an event loop)
+    sent = [(kernel, kernel.send(_cell(name, paths))) for kernel in (a, b)]
+    replies = [kernel.reply(msg_id, timeout=90) for kernel, msg_id in sent]
+    for kernel, msg_id in sent:
+        kernel.output(msg_id)
+    assert [r["status"] for r in replies] == ["ok", "ok"], replies
     (character,) = _made(sandbox, name)
     assert a.value("made.id") == b.value("made.id") == character.id
 
