@@ -24,6 +24,7 @@ ROW_NAMES = (
     "sandbox list",
     "sandbox rps",
     "browser transfer",
+    "gallery page",
     "notebook weight",
     "import",
 )

@@ -14,6 +14,7 @@ from . import (
     browser,
     buckets,
     end_to_end,
+    gallery,
     imports,
     memory,
     report,
@@ -33,6 +34,7 @@ RUNNERS: list[tuple[Runner, tuple[str, ...]]] = [
     (sandbox_list.run, ("sandbox list",)),
     (sandbox_rps.run, ("sandbox rps",)),
     (browser.run, ("browser transfer",)),
+    (gallery.run, ("gallery page",)),
     (weight.run, ("notebook weight",)),
     (imports.run, ("import",)),
 ]

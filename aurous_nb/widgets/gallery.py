@@ -75,7 +75,8 @@ class CharacterGallery(widgets.VBox):
         )
         self._cards: dict[str, tuple[widgets.HTML, widgets.Button, widgets.VBox]] = {}
         self._render_lock = threading.Lock()  # cards are drawn from several threads
-        self._redraw = Coalescer(self._render_cards)  # thumbnails arrive in bursts
+        # thumbnails arrive in bursts: one redraw per 20 ms at most (a card waits at most that)
+        self._redraw = Coalescer(self._render_cards, delay=0.02)
 
         self.status_filter = widgets.Dropdown(
             options=STATUS_FILTERS,
