@@ -42,3 +42,9 @@ def test_error_line_falls_back_to_the_class_name() -> None:
 def test_plural() -> None:
     assert [plural(n, "ref") for n in (0, 1, 2)] == ["0 refs", "1 ref", "2 refs"]
     assert plural(2, "index", "indices") == "2 indices"
+
+
+def test_the_table_holds_the_phrases_python_sends_to_the_browser() -> None:
+    from aurous_nb.display import EXPIRY_PHRASES
+
+    assert {kind: tuple(pair) for kind, pair in FORMATS["phrases"].items()} == EXPIRY_PHRASES

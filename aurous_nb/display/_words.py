@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from .._text import format_duration
 
-__all__ = ["EXPIRY_PHRASES", "STATE_LABELS", "expiry_text", "state_label"]
+__all__ = [
+    "EXPIRY_HELP",
+    "EXPIRY_PHRASES",
+    "PHRASES",
+    "STATE_LABELS",
+    "expiry_text",
+    "state_label",
+    "without_name",
+]
 
 STATE_LABELS = {
     "waiting": "waiting for the kernel",
@@ -27,6 +35,24 @@ EXPIRY_PHRASES = {
 }
 """Per deadline: (phrase while time is left, with ``{}`` for the duration; phrase after)."""
 
+EXPIRY_HELP = {
+    "url": "The upload URL is the signed address the image is sent to; it works for 15 minutes "
+    "after it was minted, and a new one is minted if it runs out before the upload.",
+    "ticket": "An uploaded image can go into a character for 24 hours after its upload URL was "
+    "minted; after that it has to be uploaded again (a re-run does that by itself).",
+}
+"""Per deadline: what it means, for a title (tooltip) on the countdown."""
+
+PHRASES = {
+    "rate_wait": "waiting for the rate limit ({})",
+    "offline": "The kernel restarted or this notebook was reopened — run this cell again.",
+    "sent": "{} sent",
+    "creating": "Creating the character…",
+    "created": "Created",
+    "saved_result": "Saved result of {} — run the cell again for a live one.",
+}
+"""Other words the widgets show (``{}``: a duration, a size, a widget's name)."""
+
 
 def state_label(state: str, *, classify: bool = True) -> str:
     """The words for a ref's state (an uploaded ref is "classifying" only if it will be)."""
@@ -39,3 +65,9 @@ def expiry_text(kind: str, seconds_left: float) -> str:
     """``"upload URL expires in 14 min 32 s"``, ``"upload usable for 23 h 0 min"``, ..."""
     left, over = EXPIRY_PHRASES[kind]
     return left.format(format_duration(seconds_left)) if seconds_left > 0 else over
+
+
+def without_name(message: str, name: str) -> str:
+    """``message`` without a leading ``"name: "``, for a card that already shows the name."""
+    prefix = f"{name}: "
+    return message[len(prefix) :] if name and message.startswith(prefix) else message
