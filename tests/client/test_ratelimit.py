@@ -253,3 +253,19 @@ def test_thread_safe_under_contention() -> None:
         assert len(later) <= 20 + 100 * 0.2 + 1
     bucket = limiter.bucket("characters_post")
     assert bucket is not None and bucket.in_flight == 0
+
+
+def test_seconds_until_says_the_wait_without_taking_a_token() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, {"characters_post": (2, 30.0)})  # a token every 2 s
+    assert limiter.seconds_until("characters_post") == 0.0
+    limiter.acquire("characters_post")
+    limiter.acquire("characters_post")
+    assert limiter.seconds_until("characters_post") == pytest.approx(2.0)
+    assert limiter.seconds_until("characters_post", tokens=3) == pytest.approx(6.0)
+    assert limiter.seconds_until("characters_post") == pytest.approx(2.0)  # nothing taken
+    ft.now += 1.5
+    assert limiter.seconds_until("characters_post") == pytest.approx(0.5)
+    assert limiter.seconds_until("nope") == 0.0 and limiter.seconds_until(None) == 0.0
+    limiter.observe("characters_post", {"X-RateLimit-Remaining": "0"}, status=429, retry_after=10)
+    assert limiter.seconds_until("characters_post") == pytest.approx(10.0)  # Retry-After
