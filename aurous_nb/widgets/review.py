@@ -14,6 +14,7 @@ from ..display import ERROR, MUTED, badge, escape, state_color
 from ..images import data_uri, thumbnail_of
 from ..models import POSES, Character, Pose
 from ._common import default_client, error_html, error_line, log, spawn
+from ._record import LiveLink, Record
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import AurousClient
@@ -33,6 +34,10 @@ class SynthesisReview(widgets.VBox):
     256 px) with Save, Resynthesize, Regenerate (pose picker) and Delete. Each
     button disables the actions while it runs on a worker thread, shows its
     error inline and re-enables them when it is done.
+
+    Displayed in a notebook, it also writes a plain-HTML record below itself: the
+    character as last seen, with its views. A saved notebook shows that record wherever
+    it is opened; the live widget hides it, and says in one line when its kernel is gone.
     """
 
     character = traitlets.Instance(
@@ -71,6 +76,9 @@ class SynthesisReview(widgets.VBox):
         self.character_id = (
             character_or_id.id if isinstance(character_or_id, Character) else str(character_or_id)
         )
+        self.record = Record(self._record)
+        """The plain-HTML output that keeps the reviewed character in the saved notebook."""
+        self.live = LiveLink(self.record.id)
 
         self.header = widgets.HTML()
         self.refs = widgets.HTML()
@@ -93,8 +101,11 @@ class SynthesisReview(widgets.VBox):
                 self.delete_button,
             ]
         )
-        super().__init__(children=[self.header, self.refs, self.buttons, self.message], **kwargs)
+        super().__init__(
+            children=[self.live, self.header, self.refs, self.buttons, self.message], **kwargs
+        )
         self.add_class("aurous-review")
+        self.add_class("aurous-live-host")
 
         self.save_button.on_click(lambda _b: self.save())
         self.resynthesize_button.on_click(lambda _b: self.resynthesize())
@@ -151,14 +162,21 @@ class SynthesisReview(widgets.VBox):
         if not hasattr(self, "buttons"):  # __init__ failed half-way (called from __del__)
             return
         self._closed.set()
-        for child in (self.header, self.refs, self.buttons, self.message):
+        for child in (self.live, self.header, self.refs, self.buttons, self.message):
             child.close()
         super().close()
 
     def __repr__(self) -> str:
-        # also the text/plain a static viewer shows in place of the widget
+        # also the text/plain a viewer without widget support shows in place of the widget
         status = self.character.status if self.character is not None else "loading"
         return f"SynthesisReview({self.character_id!r}, status={status!r})"
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Show the live widget and, under it, its record (plain HTML for saved notebooks)."""
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(**kwargs), raw=True)
+        self.record.show()
 
     # -- machinery ---------------------------------------------------------------------------
 
@@ -252,6 +270,7 @@ class SynthesisReview(widgets.VBox):
                     self._thumbs[ref.url] = uri
         if self.character is not None and self.character.id == character.id:
             self._render_refs(self.character)
+            self.record.update()
 
     def _thumbnail(self, url: str) -> str | None:
         """A ref's thumbnail as a data URI, or None (the tile falls back to a link)."""
@@ -271,6 +290,19 @@ class SynthesisReview(widgets.VBox):
         self._render_header(note)
         self._render_refs(character)
         self._sync_buttons()
+        if character.status != "synthesizing":
+            self.record.update()
+
+    def _record(self, record_id: str) -> tuple[str, str]:
+        from ..display import character_html, character_text, record_html
+
+        c = self.character
+        if c is None or c.status == "synthesizing":
+            return record_html(record_id, "SynthesisReview", []), ""
+        thumbs = {ref.url: self._thumbs[ref.url] for ref in c.refs if ref.url in self._thumbs}
+        return record_html(record_id, "SynthesisReview", [character_html(c, thumbs)]), (
+            character_text(c)
+        )
 
     def _sync_buttons(self) -> None:
         status = self.character.status if self.character is not None else ""

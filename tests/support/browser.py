@@ -1,10 +1,13 @@
-"""Helpers for the browser tests: a throwaway Jupyter server, Chromium, test images.
+"""Helpers for the browser tests: a throwaway Jupyter server, Chromium, driving a notebook.
 
-The server (JupyterLab or Notebook 7) is started on 127.0.0.1 with ``--port=0``
+The server (JupyterLab, Notebook 7 or Voilà) is started on 127.0.0.1 with ``--port=0``
 (the OS picks the port; it is read back from the server's runtime file), a
 random token and private config/runtime/settings directories, so nothing from
 the developer's own Jupyter setup leaks in. ``stop()`` shuts it down through
 the REST API, then by signal, and kills kernels it leaves behind.
+
+``run_cell``, ``save_notebook`` and ``text_contrast`` drive and measure a page the same way in
+every browser test (and in ``benchmarks/browser_transfer.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -89,20 +93,42 @@ class JupyterServer:
             _kill_pid(pid)
 
 
-def start_jupyter(kind: str, root: Path, state: Path, timeout: float = 90.0) -> JupyterServer:
-    """Start ``jupyter lab`` (kind ``"lab"``) or ``jupyter notebook`` (``"notebook"``).
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+"""The themes the look tests run in (JupyterLab's names; Notebook 7 and Voilà use them too)."""
+
+
+def start_jupyter(
+    kind: str,
+    root: Path,
+    state: Path,
+    timeout: float = 90.0,
+    *,
+    theme: str = "light",
+    save_widget_state: bool = False,
+) -> JupyterServer:
+    """Start ``jupyter lab`` (kind ``"lab"``), ``jupyter notebook`` (``"notebook"``) or
+    ``voila`` (``"voila"``, serving ``root``'s notebooks as apps).
 
     Args:
-        kind: ``"lab"`` or ``"notebook"``.
+        kind: ``"lab"``, ``"notebook"`` or ``"voila"``.
         root: the server's root directory (notebooks go here).
-        state: a private directory for config, runtime files, settings and the log.
+        state: a private directory for config, runtime files, settings and the log; starting
+            again with the same one is the same machine's next server (notebooks it signed are
+            trusted), a new one is another machine's.
         timeout: seconds to wait for the server to answer.
+        theme: ``"light"`` or ``"dark"`` (see :data:`THEMES`).
+        save_widget_state: JupyterLab's "Save Jupyter widget state in notebooks" (off by default).
     """
     token = secrets.token_hex(16)
     dirs = {name: state / name for name in ("config", "data", "runtime", "settings", "ws", "ipy")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    for rel, value in _LAB_SETTINGS.items():
+    settings = dict(_LAB_SETTINGS)
+    settings["@jupyterlab/apputils-extension/themes.jupyterlab-settings"] = {"theme": THEMES[theme]}
+    settings["@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings"] = {
+        "saveState": save_widget_state
+    }
+    for rel, value in settings.items():
         path = dirs["settings"] / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
@@ -118,7 +144,7 @@ def start_jupyter(kind: str, root: Path, state: Path, timeout: float = 90.0) -> 
         PYTHONUNBUFFERED="1",
     )
     env.pop("JUPYTER_TOKEN", None)
-    module = {"lab": "jupyterlab", "notebook": "notebook"}[kind]
+    module = {"lab": "jupyterlab", "notebook": "notebook", "voila": "voila"}[kind]
     cmd = [
         sys.executable,
         "-m",
@@ -133,6 +159,10 @@ def start_jupyter(kind: str, root: Path, state: Path, timeout: float = 90.0) -> 
     ]
     if kind == "lab":
         cmd.append("--LabApp.extension_manager=readonly")  # never ask PyPI about extensions
+    if kind == "voila":
+        # Voila serves the notebooks in root (the tree at /voila/tree, a notebook at
+        # /voila/render/<name>), with the theme as a query parameter or this default
+        cmd += [str(root), f"--theme={theme}", "--Voila.ip=127.0.0.1", "--Voila.port=0"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
     log_path = state / f"{kind}-server.log"
@@ -193,6 +223,115 @@ def _kill_pid(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+# -- driving a notebook page ---------------------------------------------------------------------
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """A notebook of code cells (no outputs) with the python3 kernelspec."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def notebook_path(kind: str, name: str) -> str:
+    """The URL path of notebook ``name`` in a server of ``kind``."""
+    return {"lab": "lab/tree/", "notebook": "notebooks/", "voila": "voila/render/"}[kind] + name
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium through Playwright (its own browser downloads are never used)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def accept_kernel_dialog(page: Any) -> None:
+    """Answer a "Select Kernel" dialog if one is up (the default is the right kernel)."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.count():
+        dialog.locator("button.jp-mod-accept").click()
+        dialog.wait_for(state="detached", timeout=10_000)
+
+
+def open_notebook(page: Any, server: JupyterServer, name: str) -> None:
+    """Open notebook ``name`` and wait until its cells are there and its kernel is idle."""
+    page.goto(server.url(notebook_path(server.kind, name)))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    accept_kernel_dialog(page)
+
+
+def run_cell(page: Any, index: int) -> None:
+    """Run one cell with Shift+Enter; press again if the front end was not ready to take it.
+
+    A cell taken for execution shows ``[*]:`` (or its number) at once; one still showing
+    ``[ ]:`` after a while was dropped (the kernel connection was still being set up).
+    The prompt is looked up afresh each time: the notebook may re-render its cells.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    for _attempt in range(4):
+        accept_kernel_dialog(page)
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(
+                """i => {
+                    const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+                    const prompt = cell && cell.querySelector('.jp-InputPrompt');
+                    return !!prompt && /\\[(\\*|\\d+)\\]/.test(prompt.textContent);
+                }""",
+                arg=index,
+                timeout=10_000,
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"cell {index} never started running")
+
+
+def wait_for_cell_output(page: Any, index: int, text: str, timeout_ms: int = 30_000) -> None:
+    """Wait until cell ``index`` shows an output containing ``text``."""
+    page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output").filter(
+        has_text=text
+    ).first.wait_for(timeout=timeout_ms)
+
+
+def save_notebook(page: Any) -> None:
+    """Save with the keyboard and wait until the front end says the notebook is clean."""
+    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-mod-dirty') && "
+        "!document.title.startsWith('*') && !document.title.startsWith('●')",
+        timeout=20_000,
+    )
+
+
+# the function in contrast.js, without its comment lines (Playwright wants a bare function)
+_CONTRAST_JS = (
+    "\n".join(
+        line
+        for line in (Path(__file__).parent / "contrast.js").read_text("utf-8").splitlines()
+        if not line.startswith("//")
+    )
+    .strip()
+    .rstrip(";")
+)
+
+
+def text_contrast(page: Any, selector: str, minimum: float = 4.5) -> dict[str, Any]:
+    """``{"checked": n, "failures": [...], "samples": [...]}`` for the visible text under
+    ``selector`` (see ``contrast.js``): each entry has the text, ratio, colours and class."""
+    return dict(page.evaluate(_CONTRAST_JS, [selector, minimum]))
 
 
 # -- test images ---------------------------------------------------------------------------------
