@@ -50,6 +50,8 @@ PHRASES = {
     "creating": "Creating the character…",
     "created": "Created",
     "saved_result": "Saved result of {} — run the cell again for a live one.",
+    "live_only": "{} (a live widget: it needs a running kernel; its results are in the next "
+    "output)",
 }
 """Other words the widgets show (``{}``: a duration, a size, a widget's name)."""
 

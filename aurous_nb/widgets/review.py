@@ -175,7 +175,12 @@ class SynthesisReview(widgets.VBox):
         """Show the live widget and, under it, its record (plain HTML for saved notebooks)."""
         from IPython.display import display
 
-        display(self._repr_mimebundle_(**kwargs), raw=True)
+        from ..display import PHRASES
+
+        bundle = self._repr_mimebundle_(**kwargs)
+        # what a viewer without the widget shows in its place (the repr would be stale there)
+        bundle["text/plain"] = PHRASES["live_only"].format(type(self).__name__)
+        display(bundle, raw=True)
         self.record.show()
 
     # -- machinery ---------------------------------------------------------------------------

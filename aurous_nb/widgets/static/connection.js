@@ -12,27 +12,53 @@
 
 export const DISCONNECTED = "jupyter-widgets-disconnected";
 
+// Kernel statuses after which a model made by the old kernel has no comm any more. A kernel
+// says "starting" once, when its process starts: on a connection that already runs, that is
+// a restart the front end did not ask for (through the REST API, from another tab, after a
+// crash), which ipywidgets does not mark.
+const GONE = new Set(["starting", "restarting", "autorestarting", "dead"]);
+
 /**
  * Call `changed(offline)` whenever the view's connection changes; returns a stopper and the
  * current state.
  * @param {HTMLElement} el  the view's element (anywidget's `el`)
  * @param {(offline: boolean) => void} changed
+ * @param {any} [manager]  the model's widget manager; its `kernel` (JupyterLab, Notebook 7,
+ *   Voilà) tells of restarts ipywidgets does not mark. Without one, the class alone decides.
  */
-export function watchConnection(el, changed) {
-  const state = { offline: el.classList.contains(DISCONNECTED) };
-  const observer = new MutationObserver(() => {
-    const offline = el.classList.contains(DISCONNECTED);
+export function watchConnection(el, changed, manager) {
+  const state = { offline: el.classList.contains(DISCONNECTED), gone: false };
+  const check = () => {
+    const offline = state.gone || el.classList.contains(DISCONNECTED);
     if (offline !== state.offline) {
       state.offline = offline;
       changed(offline);
     }
-  });
+  };
+  const observer = new MutationObserver(check);
   observer.observe(el, { attributes: true, attributeFilter: ["class"] });
+  let kernel = null;
+  try {
+    kernel = manager && manager.kernel;
+  } catch {
+    kernel = null; // a manager without a kernel (a static page)
+  }
+  const onStatus = (_sender, status) => {
+    if (GONE.has(status)) {
+      state.gone = true;
+      check();
+    }
+  };
+  const signal = kernel && kernel.statusChanged;
+  if (signal && typeof signal.connect === "function") signal.connect(onStatus);
   return {
     get offline() {
       return state.offline;
     },
-    close: () => observer.disconnect(),
+    close: () => {
+      observer.disconnect();
+      if (signal && typeof signal.disconnect === "function") signal.disconnect(onStatus);
+    },
   };
 }
 

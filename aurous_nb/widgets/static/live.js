@@ -24,7 +24,7 @@ function render({ model, el: root }) {
     records.set(!offline);
   }
 
-  const connection = watchConnection(root, update);
+  const connection = watchConnection(root, update, model.widget_manager);
   update();
   return () => {
     connection.close();

@@ -61,6 +61,8 @@
  * @property {(content: object, callbacks?: unknown, buffers?: ArrayBuffer[]) => void} send
  * @property {(event: string, fn: Function) => void} on
  * @property {(event: string, fn: Function) => void} off
+ * @property {any} [widget_manager]  the front end's manager; JupyterLab's, Notebook 7's and
+ *   Voilà's have the `kernel` connection (connection.js watches its status)
  */
 
 export {};

@@ -74,10 +74,14 @@ function render({ model, el: root }) {
     update();
   }
 
-  const connection = watchConnection(root, (offline) => {
-    if (offline) announcer.say(phrases.offline);
-    update();
-  });
+  const connection = watchConnection(
+    root,
+    (offline) => {
+      if (offline) announcer.say(phrases.offline);
+      update();
+    },
+    model.widget_manager,
+  );
 
   function localCards() {
     // files the kernel has not acknowledged yet (it may be busy running a cell)
