@@ -1,15 +1,19 @@
 """The kernel end of the drop zone's transfers (protocol: ``static/transfers.js``).
 
-``begin`` announces a selection (a card per file), ``data`` carries pieces of one or more files
-(one binary buffer each) and is acknowledged once, ``remove``/``retry``/``abort`` act on one
-card. The handlers run on the kernel thread, so they only write to the spool and hand off: no
-redraw per message (the browser shows its own progress from the acks); a file that arrived
-whole goes to the uploader through ``received``.
+``data`` carries pieces of one or more files (one binary buffer each) and is acknowledged
+once; the first one after a choice also announces the chosen files (a card each).
+``remove``/``retry``/``abort`` act on one card. The handlers run on the kernel thread, so
+they only write to the spool: no redraw while bytes arrive (the browser shows its own progress
+from the acks), and a file that arrived whole is handed to the uploader (``received``: its
+check, upload and classify) once the rest of its selection is in too, or after
+:data:`HOLD_SECONDS` if that takes longer (a slow link). Checking a photo while the next ones
+arrive made six 8 MB photos arrive at 30 MB/s instead of 37 (JupyterLab, median of 3).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,6 +23,9 @@ from ._spool import Spool, SpoolError
 log = logging.getLogger("aurous_nb")
 
 Reply = Callable[[dict[str, Any]], None]
+
+HOLD_SECONDS = 1.0
+"""The longest a file that arrived waits for the rest of its selection before its check."""
 
 
 class BrowserReceiver:
@@ -54,14 +61,17 @@ class BrowserReceiver:
         self._received = received
         self._changed = changed
         self._commands = dict(commands)
+        self._held: list[Card] = []  # arrived whole, waiting for the rest of the selection
+        self._hold_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
 
     def handle(self, content: dict[str, Any], buffers: list[Any]) -> None:
         """One custom message from the browser (malformed ones are logged and dropped)."""
         kind = content.get("type")
         try:
-            if kind == "begin":
-                self._begin(content["files"])
-            elif kind == "data":
+            if kind == "data":
+                if content.get("files"):
+                    self._begin(content["files"])
                 self._data(int(content["seq"]), content["parts"], buffers)
             elif kind == "abort":
                 reason = str(content.get("reason") or "the transfer was aborted")
@@ -71,6 +81,32 @@ class BrowserReceiver:
         except (KeyError, TypeError, ValueError) as exc:
             log.debug("malformed uploader message %r: %s", kind, exc)
 
+    def release(self, *, force: bool = True) -> None:
+        """Hand the files that arrived to the uploader, in order: all of them when ``force``
+        or when no file is still arriving; otherwise once :data:`HOLD_SECONDS` have passed."""
+        with self._hold_lock:
+            arriving = any(c.state == "receiving" for c in self._cards.values())
+            if arriving and not force:
+                if self._timer is None and self._held:
+                    self._timer = threading.Timer(HOLD_SECONDS, self.release)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+            held, self._held = self._held, []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        for card in held:
+            self._received(card)
+
+    def close(self) -> None:
+        """Forget the held files (their spool is going away) and stop the timer."""
+        with self._hold_lock:
+            self._held = []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
     def fail(self, card_id: str, message: str) -> None:
         """Stop receiving ``card_id``: its bytes are dropped, its card shows ``message``."""
         card = self._cards.get(card_id)
@@ -79,6 +115,7 @@ class BrowserReceiver:
         if card is not None:
             card.state, card.error, card.path = "failed", message, None
         self._changed(True)
+        self.release(force=False)  # the files waiting on this one need not wait any more
 
     def _begin(self, files: list[dict[str, Any]]) -> None:
         for entry in files:
@@ -134,5 +171,10 @@ class BrowserReceiver:
             return
         card.state, card.path, card.received = "queued", transfer.path, transfer.received
         self._reply({"type": "done", "id": card.id})
-        self._changed(False)
-        self._received(card)
+        with self._hold_lock:
+            self._held.append(card)
+        # the selection's last file: show it now and hand the held files on; until then a
+        # redraw or a check would only compete with the bytes still arriving
+        if not any(c.state == "receiving" for c in self._cards.values()):
+            self._changed(True)
+        self.release(force=False)

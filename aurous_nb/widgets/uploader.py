@@ -222,6 +222,7 @@ class CharacterUploader(widgets.VBox):
             card = self._cards.pop(card_id)
         self._spool.discard(card_id)
         self.dropzone.reply({"type": "reject", "id": card_id})
+        self._receiver.release(force=False)  # files held for this one need not wait
         if card is not None and card.ref is not None:
             try:
                 self._flow.remove(card.ref)
@@ -279,6 +280,7 @@ class CharacterUploader(widgets.VBox):
                 return
             self._cards.clear()
             self._notice_full = False
+        self._receiver.close()
         self._unsubscribe()
         self._flow = self._new_flow("", None)
         self._unsubscribe = self._flow.subscribe(self._on_flow_event)
@@ -304,6 +306,7 @@ class CharacterUploader(widgets.VBox):
         with self._lock:
             self._closed = True
         self._redraw.close()
+        self._receiver.close()
         self._unsubscribe()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._flow.cancel()  # a run started after this line cancels itself (see _watch)

@@ -1,7 +1,8 @@
 """Playing the browser for headless widget tests, and reading what the kernel sends back.
 
-The browser is played by sending the drop zone the custom messages its JS sends (``begin`` /
-``data`` with binary buffers / ``remove`` / ``retry``, see ``static/transfers.js``) through the
+The browser is played by sending the drop zone the custom messages its JS sends (``data``
+with binary buffers, the first announcing the files / ``remove`` / ``retry``, see
+``static/transfers.js``) through the
 widget's real comm-message handler; what the kernel would send back to the browser is recorded
 by a comm that keeps every message (``comm.create_comm`` is the hook ipykernel itself installs).
 """
@@ -82,17 +83,25 @@ def browser_msg(u: CharacterUploader, content: dict[str, Any], buffers: Sequence
     )
 
 
+_SEQ = iter(range(10_000, 10**9))  # data message numbers (the kernel only echoes them)
+
+
 def begin(u: CharacterUploader, files: Sequence[tuple[str, str, int]]) -> None:
-    """Announce files as the browser does on a drop: ``(id, name, size)`` each."""
+    """Announce files without bytes yet (``(id, name, size)`` each), in a data message with no
+    parts: what the browser sends when a drop's first bytes are still being read."""
     entries = [{"id": i, "name": n, "size": s, "mime": ""} for i, n, s in files]
-    browser_msg(u, {"type": "begin", "files": entries})
+    browser_msg(u, {"type": "data", "seq": next(_SEQ), "files": entries, "parts": []})
 
 
 def send_bytes(
-    u: CharacterUploader, files: Sequence[tuple[str, bytes]], message_bytes: int = MESSAGE_BYTES
+    u: CharacterUploader,
+    files: Sequence[tuple[str, bytes]],
+    message_bytes: int = MESSAGE_BYTES,
+    announce: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Send the bytes of announced files packed as static/transfers.js packs them: up to
-    ``message_bytes`` per message, files in order, small ones together, big ones cut.
+    ``message_bytes`` per message, files in order, small ones together, big ones cut; the
+    first message carries ``announce`` (the files' announcement) if given.
     Returns the number of data messages."""
     offsets = {i: 0 for i, _ in files}
     seq = 0
@@ -111,7 +120,10 @@ def send_bytes(
         if not parts:
             return seq
         seq += 1
-        browser_msg(u, {"type": "data", "seq": seq, "parts": parts}, buffers)
+        content: dict[str, Any] = {"type": "data", "seq": seq, "parts": parts}
+        if seq == 1 and announce:
+            content["files"] = list(announce)
+        browser_msg(u, content, buffers)
 
 
 def send_files(
@@ -119,16 +131,16 @@ def send_files(
     files: Sequence[tuple[str, str, bytes]],
     message_bytes: int = MESSAGE_BYTES,
 ) -> int:
-    """A drop of ``(id, name, bytes)`` files, start to end; returns the data messages sent."""
-    begin(u, [(i, n, len(d)) for i, n, d in files])
-    return send_bytes(u, [(i, d) for i, _, d in files], message_bytes)
+    """A drop of ``(id, name, bytes)`` files, start to end, announced in the first message as
+    the browser does; returns the data messages sent."""
+    announce = [{"id": i, "name": n, "size": len(d), "mime": ""} for i, n, d in files]
+    return send_bytes(u, [(i, d) for i, _, d in files], message_bytes, announce)
 
 
 def send_file(u: CharacterUploader, file_id: str, name: str, data: bytes) -> float:
-    """One file dropped on its own; returns the seconds its last message took to handle."""
-    begin(u, [(file_id, name, len(data))])
+    """One file dropped on its own; returns the seconds its messages took to handle."""
     started = time.perf_counter()
-    send_bytes(u, [(file_id, data)])
+    send_files(u, [(file_id, name, data)])
     return time.perf_counter() - started
 
 

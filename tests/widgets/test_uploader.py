@@ -80,7 +80,8 @@ def test_six_files_packed_then_create(
     assert messages == 1  # the six drawings (~0.1 MB) travel in one message
     print(f"six files, {total} bytes, one message handled in {took * 1000:.1f} ms")
     acks = [r for r in replies(uploader) if r["type"] == "ack"]
-    assert acks == [
+    assert acks[0]["received"] == {}  # the announcement: no bytes yet
+    assert acks[1:] == [
         {"type": "ack", "seq": 1, "received": {f"f{i}": len(d) for i, (_, d) in enumerate(SIX)}}
     ]
     done = [r["id"] for r in replies(uploader) if r["type"] == "done"]
@@ -477,3 +478,48 @@ def test_error_html_escapes() -> None:
     out = error_html(XSS)
     assert html.escape(XSS) in out
     assert "<img" not in out
+
+
+def test_files_wait_for_their_selection_before_being_checked(uploader: CharacterUploader) -> None:
+    """While bytes arrive the kernel only writes them: a file that is in waits (at most
+    HOLD_SECONDS) for the rest of its selection before its check and upload start."""
+    from aurous_nb.widgets._transfers import HOLD_SECONDS
+
+    front, side = sample("front.png"), sample("side.png")
+    announce = [
+        {"id": "a", "name": "front.png", "size": len(front), "mime": ""},
+        {"id": "b", "name": "side.png", "size": len(side), "mime": ""},
+    ]
+    # message 1: all of a, the first half of b
+    half = len(side) // 2
+    first = {"type": "data", "seq": 1, "files": announce}
+    first["parts"] = [{"id": "a", "offset": 0}, {"id": "b", "offset": 0}]
+    browser_msg(uploader, first, [front, side[:half]])
+    assert {"type": "done", "id": "a"} in replies(uploader)
+    time.sleep(HOLD_SECONDS / 4)
+    assert uploader.flow.refs == []  # a is in, but nothing runs while b arrives
+    # message 2: the rest of b; both go on, in their order
+    browser_msg(
+        uploader, {"type": "data", "seq": 2, "parts": [{"id": "b", "offset": half}]}, [side[half:]]
+    )
+    wait_cards(uploader, lambda: len(uploader.flow.refs) == 2, "both refs")
+    assert [r.name for r in uploader.flow.refs] == ["front.png", "side.png"]
+
+
+def test_a_file_held_for_a_slow_selection_goes_on_after_a_while(
+    uploader: CharacterUploader,
+) -> None:
+    from aurous_nb.widgets._transfers import HOLD_SECONDS
+
+    front, side = sample("front.png"), sample("side.png")
+    announce = [
+        {"id": "a", "name": "front.png", "size": len(front), "mime": ""},
+        {"id": "b", "name": "side.png", "size": len(side), "mime": ""},
+    ]
+    content = {"type": "data", "seq": 1, "files": announce, "parts": [{"id": "a", "offset": 0}]}
+    browser_msg(uploader, content, [front])  # b's bytes are slow to come
+    started = time.monotonic()
+    wait_cards(uploader, lambda: uploader.flow.refs, "a's ref", timeout=HOLD_SECONDS + 5)
+    assert time.monotonic() - started >= HOLD_SECONDS * 0.9
+    assert card(uploader, "b")["state"] == "receiving"
+    wait_cards(uploader, lambda: card(uploader, "a")["state"] == "classified", "a classified")

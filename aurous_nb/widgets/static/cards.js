@@ -81,16 +81,29 @@ export function el(tag, className, text) {
   return node;
 }
 
+// Every write below happens only when the value changes: JupyterLab watches its notebook's
+// DOM, and the cards are redrawn on every ack and every second (the countdowns).
+
+/** @param {HTMLElement} node @param {boolean} hidden */
+export function setHidden(node, hidden) {
+  if (node.hidden !== hidden) node.hidden = hidden;
+}
+
 /** @param {HTMLElement} node @param {string} text */
 function setText(node, text) {
   const value = text || "";
   if (node.textContent !== value) node.textContent = value;
-  node.hidden = !value;
+  setHidden(node, !value);
 }
 
 /** @param {HTMLElement} node @param {string} name @param {string} value */
-function setAttr(node, name, value) {
+export function setAttr(node, name, value) {
   if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
+/** @param {HTMLElement} node @param {string} name @param {boolean} on */
+function setClass(node, name, on) {
+  if (node.classList.contains(name) !== on) node.classList.toggle(name, on);
 }
 
 /** One card's DOM; `update` puts a `cardView` into it. */
@@ -142,30 +155,31 @@ export class CardView {
   update(view, src) {
     const p = this.parts;
     const card = this.node;
-    if (card.dataset.state !== view.state) card.dataset.state = view.state;
-    card.classList.toggle("aurous-failed", view.failed);
-    card.classList.toggle("aurous-in-character", view.inCharacter);
+    setAttr(card, "data-state", view.state);
+    setClass(card, "aurous-failed", view.failed);
+    setClass(card, "aurous-in-character", view.inCharacter);
     if (src && p.img.getAttribute("src") !== src) p.img.src = src;
-    p.img.hidden = !src;
+    setHidden(p.img, !src);
     setText(p.name, view.name);
-    p.name.title = view.name;
+    setAttr(p.name, "title", view.name);
     setText(p.size, view.size);
     setText(p.state, view.label);
     setAttr(p.bar, "aria-valuenow", String(view.percent));
     setAttr(p.bar, "aria-valuetext", view.label);
     setAttr(p.bar, "aria-label", `${view.name}: progress`);
-    p.fillBar.style.width = `${view.percent}%`;
+    const width = `${view.percent}%`;
+    if (p.fillBar.style.width !== width) p.fillBar.style.width = width;
     setText(p.pose, view.pose);
-    if (view.pose) p.pose.dataset.pose = view.pose.split(" ")[0];
+    if (view.pose) setAttr(p.pose, "data-pose", view.pose.split(" ")[0]);
     setText(p.countdown, view.countdown);
-    p.countdown.title = view.countdownTitle;
+    setAttr(p.countdown, "title", view.countdownTitle);
     setText(p.wait, view.wait);
     setText(p.notice, view.notice);
     setText(p.error, view.error);
-    p.retry.hidden = !view.retryable;
+    setHidden(p.retry, !view.retryable);
     setAttr(p.retry, "aria-label", `Retry ${view.name}`);
-    p.remove.hidden = !view.removable;
+    setHidden(p.remove, !view.removable);
     setAttr(p.remove, "aria-label", `Remove ${view.name}`);
-    p.remove.title = `Remove ${view.name}`;
+    setAttr(p.remove, "title", `Remove ${view.name}`);
   }
 }

@@ -1,7 +1,7 @@
 // The drop zone itself: a focusable button-like region that opens the file picker on click,
 // Enter or Space, and highlights while files are dragged over it.
 
-import { el } from "./cards.js";
+import { el, setAttr } from "./cards.js";
 
 /**
  * Counts dragenter/dragleave pairs, so that crossing a child element (the prompt text) does
@@ -107,10 +107,11 @@ export function buildDropZone(config, { choose, blocked }) {
     input,
     /** @param {boolean} off */
     setBlocked(off) {
-      input.disabled = off;
-      zone.setAttribute("aria-disabled", String(off));
-      zone.tabIndex = off ? -1 : 0;
-      if (off) zone.classList.remove("aurous-over");
+      if (input.disabled !== off) input.disabled = off;
+      setAttr(zone, "aria-disabled", String(off));
+      const tab = off ? -1 : 0;
+      if (zone.tabIndex !== tab) zone.tabIndex = tab;
+      if (off && zone.classList.contains("aurous-over")) zone.classList.remove("aurous-over");
     },
   };
 }

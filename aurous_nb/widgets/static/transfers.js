@@ -1,16 +1,20 @@
 // Files from the browser to the kernel: the sending half of the protocol in
 // aurous_nb/widgets/_transfers.py.
 //
-//   browser -> kernel  {type: "begin", files: [{id, name, size, mime}]}   one per selection
-//                      {type: "data", seq, parts: [{id, offset}]} + one buffer per part
+//   browser -> kernel  {type: "data", seq, files?: [{id, name, size, mime}], parts: [{id, offset}]}
+//                        + one buffer per part; `files` announces a selection (its cards), in
+//                        the first message that follows the choice
 //                      {type: "remove" | "retry", id}, {type: "abort", id, reason}
-//   kernel -> browser  {type: "ack", seq, received: {id: bytes}}           one per data message
+//   kernel -> browser  {type: "ack", seq, received: {id: bytes}}     one per data message
 //                      {type: "done", id}, {type: "reject", id}
 //
 // Small files are packed together and big ones cut, so every data message carries up to
 // `messageBytes` (well under the Jupyter server's 10 MiB websocket limit) from as many files as
-// fit; up to `window` messages are out before the kernel acknowledges one, so the socket stays
-// busy while the kernel writes the last message to disk.
+// fit; up to `window` messages are out before the kernel acknowledges one. Measured on the raw
+// path (a widget sending 8.4 MB of photos to the kernel, JupyterLab, median of 8): one message
+// 154 ms, 4 MiB messages 113 ms, 2 MiB messages 218 ms. The announcement rides in the first
+// data message rather than ahead of it: a small message sent just before the big ones made
+// them slower (184 ms against 106 ms, median of 6; the cause was not pinned down).
 
 /**
  * One file on its way.
@@ -20,6 +24,7 @@
  * @property {number} size
  * @property {number} sent  bytes cut into messages so far
  * @property {number} received  bytes the kernel has written (from its acks)
+ * @property {number} sentAt  when its last byte was sent (epoch ms; 0 before)
  * @property {boolean} done  the kernel has the whole file
  * @property {string|null} stopped  why no more bytes go (removed, rejected, unreadable), or null
  */
@@ -75,6 +80,8 @@ export class Sender {
     this.transfers = new Map();
     /** @type {Outgoing[]} files with bytes still to cut, in order */
     this._queue = [];
+    /** @type {Outgoing[]} files chosen but not announced to the kernel yet */
+    this._unannounced = [];
     this._inFlight = 0;
     this._seq = 0;
     this._pumping = false;
@@ -82,7 +89,7 @@ export class Sender {
   }
 
   /**
-   * Announce `files` to the kernel (one message) and start sending them.
+   * Start sending `files`; the kernel hears of them with their first bytes.
    * @param {Array<Blob & {name?: string, type?: string}>} files
    * @returns {Outgoing[]}
    */
@@ -93,6 +100,7 @@ export class Sender {
       size: file.size,
       sent: 0,
       received: 0,
+      sentAt: 0,
       done: false,
       stopped: null,
     }));
@@ -100,16 +108,8 @@ export class Sender {
     for (const t of added) {
       this.transfers.set(t.id, t);
       this._queue.push(t);
+      this._unannounced.push(t);
     }
-    this._send({
-      type: "begin",
-      files: added.map((t) => ({
-        id: t.id,
-        name: t.file.name || "image",
-        size: t.size,
-        mime: t.file.type || "",
-      })),
-    });
     this.pump();
     return added;
   }
@@ -139,8 +139,9 @@ export class Sender {
   }
 
   /**
-   * Cut and send messages while the window has room. Reading a message's bytes overlaps the
-   * kernel's work on the ones already sent.
+   * Fill the window: cut as many messages as it has room for, read all their bytes (the reads
+   * run together; 8 MB of photos take about 20 ms), then send them back to back and leave the
+   * page's main thread alone while they travel. The kernel's acks open the window again.
    * @returns {Promise<void>}
    */
   async pump() {
@@ -148,23 +149,47 @@ export class Sender {
     this._pumping = true;
     try {
       while (!this._closed && this._inFlight < this._window) {
-        const parts = nextParts(this._queue, this._messageBytes);
-        if (!parts.length) break;
-        this._inFlight += 1;
-        let buffers;
-        try {
-          buffers = await Promise.all(
-            parts.map((p) => p.t.file.slice(p.offset, p.offset + p.length).arrayBuffer()),
-          );
-        } catch (err) {
-          this._inFlight -= 1;
-          for (const { t } of parts) this._unreadable(t, err);
-          continue;
+        const batch = [];
+        while (this._inFlight + batch.length < this._window) {
+          const parts = nextParts(this._queue, this._messageBytes);
+          if (!parts.length) break;
+          batch.push(parts);
         }
+        if (!batch.length && this._unannounced.length) batch.push([]); // announce, no bytes
+        if (!batch.length) break;
+        const read = await Promise.all(
+          batch.map((parts) =>
+            Promise.all(
+              parts.map((p) => p.t.file.slice(p.offset, p.offset + p.length).arrayBuffer()),
+            ).then(
+              (buffers) => ({ parts, buffers, error: null }),
+              (error) => ({ parts, buffers: null, error }),
+            ),
+          ),
+        );
         if (this._closed) return;
-        this._seq += 1;
-        const live = parts.map((p) => ({ id: p.t.id, offset: p.offset }));
-        this._send({ type: "data", seq: this._seq, parts: live }, buffers);
+        for (const { parts, buffers, error } of read) {
+          if (error || !buffers) {
+            for (const { t } of parts) this._unreadable(t, error);
+            continue;
+          }
+          this._inFlight += 1;
+          this._seq += 1;
+          /** @type {Record<string, unknown>} */
+          const content = { type: "data", seq: this._seq };
+          const files = this._announce();
+          if (files.length) content.files = files;
+          content.parts = parts.map((p) => ({ id: p.t.id, offset: p.offset }));
+          this._send(content, buffers);
+        }
+        for (const { parts } of read) {
+          for (const { t } of parts) {
+            if (t.sent >= t.size && !t.sentAt && !t.stopped) {
+              t.sentAt = Date.now();
+              this._changed(t);
+            }
+          }
+        }
       }
       this._queue = this._queue.filter((t) => !t.stopped && t.sent < t.size);
     } finally {
@@ -205,6 +230,18 @@ export class Sender {
       return true;
     }
     return false;
+  }
+
+  /** The files to announce with the next message (those not stopped meanwhile). */
+  _announce() {
+    const files = this._unannounced.filter((t) => !t.stopped);
+    this._unannounced = [];
+    return files.map((t) => ({
+      id: t.id,
+      name: t.file.name || "image",
+      size: t.size,
+      mime: t.file.type || "",
+    }));
   }
 
   /** @param {Outgoing} t @param {unknown} err */

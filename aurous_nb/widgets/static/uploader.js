@@ -11,12 +11,13 @@
 // (connection.js).
 
 import { Announcer, changes } from "./announce.js";
-import { CardView, cardView, el } from "./cards.js";
+import { CardView, cardView, el, setHidden } from "./cards.js";
 import { recordHider, watchConnection } from "./connection.js";
 import { buildDropZone } from "./dropzone.js";
 import { Sender } from "./transfers.js";
 
 const PREVIEW_LIMIT = 64 * 1024 * 1024; // no object-URL preview of bigger files
+const PREVIEW_AFTER = 1500; // ms after its last byte left without the kernel's thumbnail
 
 /**
  * @param {{model: import("./model.js").Model, el: HTMLElement}} args
@@ -68,10 +69,25 @@ function render({ model, el: root }) {
   /** @param {File[]} files */
   function choose(files) {
     if (!files.length) return;
-    for (const t of sender.add(files)) {
-      if (t.size < PREVIEW_LIMIT) previews.set(t.id, URL.createObjectURL(t.file));
-    }
+    sender.add(files);
     update();
+  }
+
+  /**
+   * The browser's own preview of a file, if the kernel's thumbnail is slow to come (a slow
+   * link, a busy kernel). Not sooner: decoding a phone photo for an <img> reads and decodes
+   * the whole file, which on a fast link only competes with the transfer for the machine.
+   * @param {string} id
+   * @param {Record<string, string>} thumbs
+   */
+  function preview(id, thumbs) {
+    if (thumbs[id]) return thumbs[id];
+    const t = sender.transfers.get(id);
+    const due = t && !t.stopped && t.sentAt && Date.now() - t.sentAt > PREVIEW_AFTER;
+    if (!previews.has(id) && due && t.size < PREVIEW_LIMIT) {
+      previews.set(id, URL.createObjectURL(t.file));
+    }
+    return previews.get(id);
   }
 
   const connection = watchConnection(
@@ -143,17 +159,24 @@ function render({ model, el: root }) {
     if (!alive) return;
     const offline = connection.offline;
     const disabled = offline || model.get("disabled");
-    host.classList.toggle("aurous-offline", offline);
-    box.classList.toggle("aurous-disabled", disabled);
-    box.classList.toggle("aurous-created", model.get("status") === "created");
+    const created = model.get("status") === "created";
+    if (host.classList.contains("aurous-offline") !== offline) {
+      host.classList.toggle("aurous-offline", offline);
+    }
+    if (box.classList.contains("aurous-disabled") !== disabled) {
+      box.classList.toggle("aurous-disabled", disabled);
+    }
+    if (box.classList.contains("aurous-created") !== created) {
+      box.classList.toggle("aurous-created", created);
+    }
     drop.setBlocked(disabled);
-    offlineLine.hidden = !offline;
+    setHidden(offlineLine, !offline);
     const noticeText = offline ? "" : model.get("notice");
     if (notice.textContent !== noticeText) {
       notice.textContent = noticeText;
       if (noticeText) announcer.say(noticeText);
     }
-    notice.hidden = !noticeText;
+    setHidden(notice, !noticeText);
     records.set(!offline);
 
     const thumbs = model.get("thumbs") || {};
@@ -169,7 +192,7 @@ function render({ model, el: root }) {
         views.set(card.id, view);
       }
       const v = cardView(card, { now, config, transfer: sender.transfers.get(card.id), offline });
-      view.update(v, thumbs[card.id] || previews.get(card.id));
+      view.update(v, preview(card.id, thumbs));
       if (grid.children[index] !== view.node) grid.insertBefore(view.node, grid.children[index] || null);
       if (thumbs[card.id]) forgetPreview(card.id);
       nowSaid.set(card.id, { name: v.name, state: v.state, label: v.label, pose: v.pose, error: v.error });

@@ -27,10 +27,11 @@ function fakeKernel() {
       sender = s;
     },
     send(content, buffers) {
-      if (content.type === "begin") {
+      if (content.type === "data" && content.files) {
         log.begins.push(content);
         for (const f of content.files) files.set(f.id, { size: f.size, got: 0, chunks: [] });
-      } else if (content.type === "data") {
+      }
+      if (content.type === "data") {
         log.data.push({ parts: content.parts.length, bytes: buffers.reduce((n, b) => n + b.byteLength, 0) });
         log.inFlight += 1;
         log.maxInFlight = Math.max(log.maxInFlight, log.inFlight);
@@ -119,9 +120,11 @@ test("six files arrive whole, packed, never more than the window in flight", asy
   kernel.attach(sender);
   const files = [1.4, 1.4, 1.4, 1.4, 1.4, 1.4].map((mb, i) => blob(Math.round(mb * MiB), i));
   const sent = sender.add(files);
-  assert.equal(kernel.log.begins.length, 1); // one announcement for the whole selection
-  assert.deepEqual(kernel.log.begins[0].files.map((f) => f.name), files.map((f) => f.name));
   await kernel.drain();
+  // one announcement for the whole selection, in the first data message, with its bytes
+  assert.equal(kernel.log.begins.length, 1);
+  assert.equal(kernel.log.begins[0].seq, 1);
+  assert.deepEqual(kernel.log.begins[0].files.map((f) => f.name), files.map((f) => f.name));
   assert.equal(kernel.log.data.length, 3); // 8.4 MB in 4 MiB messages
   assert.ok(kernel.log.maxInFlight <= 3);
   for (const [i, t] of sent.entries()) {
@@ -169,4 +172,14 @@ test("an unreadable file is aborted with a reason", async () => {
   assert.equal(abort.id, t.id);
   assert.match(abort.reason, /could not read the file .*NotReadableError/);
   assert.equal(t.stopped, "unreadable");
+});
+
+test("a selection of empty files is still announced (the kernel refuses them by name)", async () => {
+  const kernel = fakeKernel();
+  const sender = new Sender({ send: kernel.send, messageBytes: MiB, window: 2 });
+  kernel.attach(sender);
+  sender.add([new File([], "empty.jpg")]);
+  await kernel.drain();
+  assert.equal(kernel.log.begins.length, 1);
+  assert.deepEqual(kernel.log.begins[0].parts, []);
 });
