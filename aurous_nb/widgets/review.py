@@ -82,15 +82,17 @@ class SynthesisReview(widgets.VBox):
 
         self.header = widgets.HTML()
         self.refs = widgets.HTML()
-        self.save_button = widgets.Button(description="Save", icon="save", button_style="success")
+        # coloured with the project's own badge colours (uploader.css): ipywidgets' "success"
+        # and "danger" styles put white text on colours under 4.5:1 in one theme or the other
+        self.save_button = widgets.Button(description="Save", icon="save")
+        self.save_button.add_class("aurous-button-ok")
         self.resynthesize_button = widgets.Button(description="Resynthesize", icon="refresh")
         self.pose_picker = widgets.Dropdown(
             options=POSES, value="front", layout=widgets.Layout(width="110px")
         )
         self.regenerate_button = widgets.Button(description="Regenerate", icon="paint-brush")
-        self.delete_button = widgets.Button(
-            description="Delete", icon="trash", button_style="danger"
-        )
+        self.delete_button = widgets.Button(description="Delete", icon="trash")
+        self.delete_button.add_class("aurous-button-danger")
         self.message = widgets.HTML()
         self.buttons = widgets.HBox(
             [

@@ -152,8 +152,9 @@ class CharacterUploader(widgets.VBox):
             rows=2,
         )
         self.create_button = widgets.Button(
-            description="Create character", button_style="primary", disabled=True, icon="check"
+            description="Create character", disabled=True, icon="check"
         )
+        self.create_button.add_class("aurous-button-primary")  # colours: uploader.css
         self.new_button = widgets.Button(
             description="New character",
             icon="plus",
