@@ -25,6 +25,7 @@ from ._style import (
     escape,
     state_color,
 )
+from ._thumbs import at_size
 from ._words import (
     EXPIRY_HELP,
     EXPIRY_PHRASES,
@@ -49,6 +50,7 @@ __all__ = [
     "PHRASES",
     "STATE_LABELS",
     "WARN",
+    "at_size",
     "badge",
     "character_html",
     "character_text",

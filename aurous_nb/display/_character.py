@@ -7,11 +7,15 @@ from typing import TYPE_CHECKING
 
 from .._text import one_line
 from ._style import BG, BORDER, ERROR, FONT, LINK, MUTED, badge, escape, state_color
+from ._thumbs import at_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Character
 
 __all__ = ["character_html", "character_text"]
+
+VIEW_PX = 96
+"""Largest side in px of a view in a character card (the image is embedded at that size)."""
 
 
 def _safe_href(url: str) -> str | None:
@@ -36,8 +40,8 @@ def character_html(character: Character, thumbs: Mapping[str, str] | None = None
         if uri:
             figures.append(
                 '<figure style="margin:0;text-align:center">'
-                f'<img src="{escape(uri)}" alt="{escape(ref.pose)} view" '
-                'style="max-width:96px;max-height:96px;display:block;margin:0 auto">'
+                f'<img src="{escape(at_size(uri, VIEW_PX))}" alt="{escape(ref.pose)} view" '
+                f'style="max-width:{VIEW_PX}px;max-height:{VIEW_PX}px;display:block;margin:0 auto">'
                 f'<figcaption style="font-size:11px">{escape(label)}</figcaption></figure>'
             )
         links.append(

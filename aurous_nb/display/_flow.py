@@ -26,6 +26,7 @@ from ._style import (
     escape,
     state_color,
 )
+from ._thumbs import at_size
 from ._words import EXPIRY_HELP, expiry_text, state_label, without_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,8 +104,9 @@ def _pose_label(ref: RefUpload) -> str | None:
 def _ref_card(ref: RefUpload, now: datetime, px: int, classify: bool) -> str:
     image = ref.image
     if image is not None:
+        src = at_size(image.thumbnail_data_uri(), px)  # embedded at the size it is shown
         thumb = (
-            f'<img src="{escape(image.thumbnail_data_uri())}" alt="{escape(ref.name)}" '
+            f'<img src="{escape(src)}" alt="{escape(ref.name)}" '
             f'style="max-width:{px}px;max-height:{px}px;display:block;margin:0 auto">'
         )
         size = f"{format_size(image.size)} · {image.width}×{image.height}"

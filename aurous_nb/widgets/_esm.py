@@ -5,7 +5,9 @@ has nothing to resolve against. The modules stay separate files (Node's test run
 them as they are) and are joined here, in Python, when a widget class is defined: each imported
 module becomes a function scope whose exports are returned as an object, and each ``import``
 line becomes a destructuring of that object. No build step, no generated file to keep current,
-no ``data:`` URLs (which some front ends' content security policies refuse).
+no ``data:`` URLs (which some front ends' content security policies refuse). Comment lines
+and JSDoc blocks are left out of the joined module: it travels in every widget's state, and a
+notebook saved with widget state carries it once per widget.
 
 Only the module syntax the static files use is understood, and anything else is refused by a
 :class:`ValueError` when the package is imported (``tests/widgets/test_esm.py`` runs the
@@ -37,6 +39,14 @@ _EXPORT_DECL = re.compile(
 _EXPORT_LIST = re.compile(r"^export\s*\{(?P<names>[^}]*)\}\s*;?[ \t]*$", re.MULTILINE)
 _EXPORT_DEFAULT = re.compile(r"^export\s+default\b", re.MULTILINE)
 _ANY_EXPORT = re.compile(r"^export\b", re.MULTILINE)
+# whole lines that are only a // comment, and /** ... */ blocks starting a line
+_COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
+_DOC_BLOCK = re.compile(r"^[ \t]*/\*\*.*?\*/[ \t]*\n", re.MULTILINE | re.DOTALL)
+
+
+def _strip_comments(source: str) -> str:
+    """``source`` without its comment lines and JSDoc blocks (code and strings untouched)."""
+    return _COMMENT_LINE.sub("", _DOC_BLOCK.sub("", source))
 
 
 def _names(text: str) -> list[tuple[str, str]]:
@@ -122,6 +132,6 @@ def bundle(entry: str, static: Path = STATIC) -> str:
     """``static/entry`` and everything it imports, as one ES module (cached per process)."""
     parts = ["// aurous_nb: static/*.js joined by aurous_nb/widgets/_esm.py; edit those files.\n"]
     for name in module_graph(entry, static):
-        source, _ = _imports((static / name).read_text("utf-8"), name)
+        source, _ = _imports(_strip_comments((static / name).read_text("utf-8")), name)
         parts.append(source if name == entry else _as_scope(source, name))
     return "\n".join(parts)

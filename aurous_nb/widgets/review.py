@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 import ipywidgets as widgets
 import traitlets
 
-from ..display import ERROR, MUTED, badge, escape, state_color
+from ..display import ERROR, MUTED, at_size, badge, escape, state_color
 from ..images import data_uri, thumbnail_of
 from ..models import POSES, Character, Pose
 from ._common import default_client, error_html, error_line, log, spawn
@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..client import AurousClient
 
 _ACTIVE = ("reviewing", "ready", "failed")
+REF_PX = 160
+"""Largest side in px of a ref's view in the widget (embedded at that size)."""
 
 
 class _Closed(Exception):
@@ -341,7 +343,8 @@ class SynthesisReview(widgets.VBox):
             href = escape(ref.url if ref.url.startswith(("http://", "https://")) else "")
             uri = self._thumbs.get(ref.url)
             inner = (
-                f'<img src="{uri}" alt="{pose}" style="max-width:160px;max-height:160px">'
+                f'<img src="{escape(at_size(uri, REF_PX))}" alt="{pose}" '
+                f'style="max-width:{REF_PX}px;max-height:{REF_PX}px">'
                 if uri
                 else "open image"
             )

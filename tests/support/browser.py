@@ -106,8 +106,9 @@ def start_jupyter(
     theme: str = "light",
     save_widget_state: bool = False,
 ) -> JupyterServer:
-    """Start ``jupyter lab`` (kind ``"lab"``), ``jupyter notebook`` (``"notebook"``) or
-    ``voila`` (``"voila"``, serving ``root``'s notebooks as apps).
+    """Start ``jupyter lab`` (kind ``"lab"``), ``jupyter notebook`` (``"notebook"``) or a bare
+    ``jupyter server`` with Voilà's extension (``"voila"``: ``voila/render/<notebook>`` shows a
+    notebook as an app, as the ``voila`` command does).
 
     Args:
         kind: ``"lab"``, ``"notebook"`` or ``"voila"``.
@@ -144,7 +145,7 @@ def start_jupyter(
         PYTHONUNBUFFERED="1",
     )
     env.pop("JUPYTER_TOKEN", None)
-    module = {"lab": "jupyterlab", "notebook": "notebook", "voila": "voila"}[kind]
+    module = {"lab": "jupyterlab", "notebook": "notebook", "voila": "jupyter_server"}[kind]
     cmd = [
         sys.executable,
         "-m",
@@ -160,9 +161,12 @@ def start_jupyter(
     if kind == "lab":
         cmd.append("--LabApp.extension_manager=readonly")  # never ask PyPI about extensions
     if kind == "voila":
-        # Voila serves the notebooks in root (the tree at /voila/tree, a notebook at
-        # /voila/render/<name>), with the theme as a query parameter or this default
-        cmd += [str(root), f"--theme={theme}", "--Voila.ip=127.0.0.1", "--Voila.port=0"]
+        # Voila's server extension (enabled when voila is installed) renders notebooks at
+        # /voila/render/<name>; its theme is a setting of its own
+        cmd += [
+            "--ServerApp.jpserver_extensions={'voila': True}",
+            f"--VoilaConfiguration.theme={theme}",
+        ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
     log_path = state / f"{kind}-server.log"
