@@ -182,6 +182,7 @@ def measure(
             own = browser is None
             chromium = launch_chromium(playwright) if own else browser
             page = chromium.new_page(viewport={"width": 1280, "height": 900})
+            page.on("filechooser", lambda _chooser: None)  # intercept choosers from the start
             try:
                 open_notebook(page, server, "bench.ipynb")
                 from tests.support.browser import run_cell, wait_for_cell_output

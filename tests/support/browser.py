@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import secrets
 import signal
 import subprocess
@@ -338,44 +337,29 @@ def text_contrast(page: Any, selector: str, minimum: float = 4.5) -> dict[str, A
     return dict(page.evaluate(_CONTRAST_JS, [selector, minimum]))
 
 
-# -- test images ---------------------------------------------------------------------------------
+# -- screenshots for the README ------------------------------------------------------------------
+
+SCREENSHOT_LIMIT = 300_000
+"""Largest screenshot committed to docs/, in bytes."""
 
 
-def make_reference_images(directory: Path, names_and_sizes: list[tuple[str, int]]) -> list[Path]:
-    """Write large reference images: the bundled sample drawings, scaled up, with noise.
+def save_screenshot(path: Path, png: bytes, limit: int = SCREENSHOT_LIMIT) -> int:
+    """Write a screenshot under ``limit`` bytes (a palette PNG if it must be); returns its size."""
+    import io
 
-    The noise makes the files big (several MB, as phone photos are) while the
-    thumbnails, which average it away, still look like the drawing.
+    from PIL import Image
 
-    Args:
-        directory: where to write.
-        names_and_sizes: ``(filename, approximate bytes)``; the filename's extension picks
-            the format (jpg, png, webp) and its pose word picks the drawing.
-    """
-    from PIL import Image, ImageChops
-
-    from aurous_nb import samples
-
-    drawings = {p.stem: p for p in samples.paths()}
-    directory.mkdir(parents=True, exist_ok=True)
-    out = []
-    rng = random.Random(1234)
-    for name, target in names_and_sizes:
-        pose = next((p for p in drawings if p in name), "front")
-        base = Image.open(drawings[pose]).convert("RGB")
-        ext = name.rsplit(".", 1)[-1].lower()
-        # bytes per pixel of this noisy content, measured (JPEG/WebP at quality 95)
-        per_px = {"jpg": 0.76, "jpeg": 0.76, "png": 1.77, "webp": 0.71}[ext]
-        pixels = target / per_px
-        scale = (pixels / (base.width * base.height)) ** 0.5
-        size = (int(base.width * scale), int(base.height * scale))
-        big = base.resize(size, Image.Resampling.BICUBIC)
-        noise = Image.frombytes("L", size, rng.randbytes(size[0] * size[1]))
-        noise = noise.point(lambda v: 128 + (v - 128) // 2).convert("RGB")
-        big = ImageChops.add(big, noise, scale=1.0, offset=-128)
-        path = directory / name
-        fmt = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[ext]
-        options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {"compress_level": 1}
-        big.save(path, fmt, **options)
-        out.append(path)
-    return out
+    with Image.open(io.BytesIO(png)) as shot:
+        image = shot.convert("RGB")
+    out = io.BytesIO()
+    for colors in (None, 256, 128):
+        out = io.BytesIO()
+        candidate = image if colors is None else image.quantize(colors, dither=Image.Dither.NONE)
+        candidate.save(out, "PNG", optimize=True)
+        if out.tell() <= limit:
+            break
+    if out.tell() > limit:
+        raise AssertionError(f"{path.name}: {out.tell()} bytes even as a 128-colour PNG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(out.getvalue())
+    return out.tell()

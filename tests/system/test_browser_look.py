@@ -14,7 +14,6 @@ The uploader's picture in each theme goes to ``$AUROUS_TEST_ARTIFACTS``; with
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.support.browser import (
     launch_chromium,
     open_notebook,
     run_cell,
+    save_screenshot,
     start_jupyter,
     text_contrast,
     wait_for_cell_output,
@@ -41,7 +41,6 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
-SCREENSHOT_LIMIT = 300_000
 OURS = (
     ".aurous-uploader, .aurous-review, .aurous-flow, .aurous-character, .aurous-plan, "
     ".aurous-record"
@@ -118,23 +117,6 @@ def _cells(photos: dict[str, Path]) -> list[str]:
     ]
 
 
-def _shrink_png(data: bytes) -> bytes:
-    """The screenshot as a PNG under SCREENSHOT_LIMIT (a palette PNG if it must)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as shot:
-        image = shot.convert("RGB")
-    out = io.BytesIO()
-    for colors in (None, 256, 128):
-        out = io.BytesIO()
-        candidate = image if colors is None else image.quantize(colors, dither=Image.Dither.NONE)
-        candidate.save(out, "PNG", optimize=True)
-        if out.tell() <= SCREENSHOT_LIMIT:
-            break
-    assert out.tell() <= SCREENSHOT_LIMIT, out.tell()
-    return out.getvalue()
-
-
 def _report(result: dict[str, Any]) -> str:
     lines = [
         f"  {f['ratio']:>5}  {f['text']!r} ({f['where']}; {f['color']} on {f['background']})"
@@ -189,10 +171,9 @@ def test_every_text_of_ours_has_contrast(
         (artifacts / f"look-{tag}-uploader.png").write_bytes(shot)
         page.screenshot(path=str(artifacts / f"look-{tag}.png"), full_page=True)
         if kind == "lab" and os.environ.get("AUROUS_UPDATE_SCREENSHOT") == "1":
-            DOCS.mkdir(exist_ok=True)
-            (DOCS / f"screenshot-uploader-{theme}.png").write_bytes(_shrink_png(shot))
+            save_screenshot(DOCS / f"screenshot-uploader-{theme}.png", shot)
             magic = page.locator(".aurous-flow").first.screenshot()
-            (DOCS / f"screenshot-magic-{theme}.png").write_bytes(_shrink_png(magic))
+            save_screenshot(DOCS / f"screenshot-magic-{theme}.png", magic)
     except BaseException:
         page.screenshot(path=str(artifacts / f"look-{tag}-failure.png"), full_page=True)
         raise

@@ -18,7 +18,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import CHROMIUM, launch_chromium, start_jupyter, text_contrast
+from tests.support.browser import (
+    CHROMIUM,
+    launch_chromium,
+    save_screenshot,
+    start_jupyter,
+    text_contrast,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,7 +32,8 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing"),
 ]
 
-APP = Path(__file__).resolve().parents[2] / "notebooks" / "06_app.ipynb"
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "notebooks" / "06_app.ipynb"
 OURS = ".aurous-uploader, .aurous-made"
 
 
@@ -135,6 +142,8 @@ def test_the_app_makes_characters_one_after_another(
         assert listed == [second, first]  # newest first
         assert "Voila Vic" in made.inner_text() and "Voila Vera" in made.inner_text()
         page.screenshot(path=str(artifacts / f"voila-{theme}.png"), full_page=True)
+        if os.environ.get("AUROUS_UPDATE_SCREENSHOT") == "1":
+            save_screenshot(REPO / "docs" / f"screenshot-app-{theme}.png", page.screenshot())
         assert errors == []
     except BaseException:
         page.screenshot(path=str(artifacts / f"voila-{theme}-failure.png"), full_page=True)
