@@ -151,6 +151,13 @@ class CharacterUploader(widgets.VBox):
             placeholder="optional, one per line, e.g.  hair_color: auburn",
             rows=2,
         )
+        self.keep_metadata_input = widgets.Checkbox(
+            value=False,
+            description="Keep each photo's location (GPS) in the upload",
+            indent=False,
+            tooltip="By default the location a phone writes into a photo is removed before it "
+            "is uploaded; the pixels are not touched.",
+        )
         self.create_button = widgets.Button(
             description="Create character", disabled=True, icon="check"
         )
@@ -170,6 +177,7 @@ class CharacterUploader(widgets.VBox):
                 self.result,
                 self.name_input,
                 self.attributes_input,
+                self.keep_metadata_input,
                 widgets.HBox([self.create_button, self.new_button, self.hint]),
             ]
         )
@@ -177,6 +185,10 @@ class CharacterUploader(widgets.VBox):
         self.add_class("aurous-uploader")
         self.name = name
         traitlets.link((self, "name"), (self.name_input, "value"))
+        if self.has_trait("keep_metadata"):  # the flow's option, with the image checks' work
+            traitlets.link((self, "keep_metadata"), (self.keep_metadata_input, "value"))
+        else:
+            self.keep_metadata_input.layout.display = "none"
         self.observe(lambda _change: self._render(), names=["name"])
         self.dropzone.observe(self._on_js_ready, names=["js_ready"])
         self.create_button.on_click(lambda _b: self.create())
@@ -505,6 +517,8 @@ class CharacterUploader(widgets.VBox):
             created = self.status == "created"
             for widget in (self.name_input, self.attributes_input, self.create_button):
                 widget.layout.display = "none" if created else None
+            if self.has_trait("keep_metadata"):
+                self.keep_metadata_input.layout.display = "none" if created else None
             self.result.layout.display = None if created else "none"
             self.new_button.layout.display = None if created else "none"
             self.coverage.value = coverage_html(cards)

@@ -523,3 +523,15 @@ def test_a_file_held_for_a_slow_selection_goes_on_after_a_while(
     assert time.monotonic() - started >= HOLD_SECONDS * 0.9
     assert card(uploader, "b")["state"] == "receiving"
     wait_cards(uploader, lambda: card(uploader, "a")["state"] == "classified", "a classified")
+
+
+@pytest.mark.skipif(
+    "keep_metadata" not in CharacterUploader.class_trait_names(),
+    reason="the keep_metadata option comes with the image checks (merged separately)",
+)
+def test_the_keep_location_checkbox_is_the_uploaders_option(uploader: CharacterUploader) -> None:
+    assert uploader.keep_metadata_input.layout.display is None
+    assert uploader.keep_metadata is False and uploader.keep_metadata_input.value is False
+    uploader.keep_metadata_input.value = True  # as ticked in the browser
+    assert uploader.keep_metadata is True
+    assert uploader.flow.keep_metadata is True  # type: ignore[attr-defined]
