@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..display import STATE_LABELS, without_name
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..client import RateLimiter
     from ..flow import RefUpload
 
 log = logging.getLogger("aurous_nb")
@@ -126,6 +128,27 @@ def readiness(cards: list[Card], status: str, name: str) -> tuple[bool, str]:
         return False, "Enter a name."
     n = len(cards)
     return True, f"{n} reference image{'s' if n > 1 else ''} ready."
+
+
+_WAITING_FOR_TOKENS = ("checked", "uploaded")  # about to call init / classify: the bucket's turn
+_LIMITED_BUCKET = "characters_post"  # init, classify and the upload-flow create
+
+
+def rate_waits(cards: list[Card], limiter: RateLimiter | None) -> dict[int, float]:
+    """Ref index -> epoch seconds until which it waits for the rate limit, for the refs about
+    to call the API while the bucket is empty (the k-th in line waits for k tokens)."""
+    waiting = sorted(
+        c.ref.index for c in cards if c.ref is not None and state_of(c) in _WAITING_FOR_TOKENS
+    )
+    if limiter is None or not waiting:
+        return {}
+    now = time.time()
+    out = {}
+    for k, index in enumerate(waiting, 1):
+        seconds = limiter.seconds_until(_LIMITED_BUCKET, tokens=k)
+        if seconds >= 1.0:  # a shorter wait is over before anyone reads it
+            out[index] = now + seconds
+    return out
 
 
 def card_state(card: Card, waits: Mapping[int, float] | None = None) -> dict[str, Any]:

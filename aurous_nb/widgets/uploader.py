@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 import weakref
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,8 +24,8 @@ from ._cards import (
     format_attributes,
     hint_html,
     parse_attributes,
+    rate_waits,
     readiness,
-    state_of,
 )
 from ._common import Coalescer, default_client, error_html, error_line, spawn
 from ._dropzone import DropZone, browser_config
@@ -49,8 +48,6 @@ FALLBACK_HTML = (
     'running in this front end. Use the cell magic instead: <code>%%aurous_character "Name"'
     "</code> with one image path per line.</div>"
 )
-_WAITING_FOR_TOKENS = ("checked", "uploaded")  # about to call init / classify: the bucket's turn
-_LIMITED_BUCKET = "characters_post"  # init, classify and the upload-flow create
 
 
 class CharacterUploader(widgets.VBox):
@@ -463,23 +460,6 @@ class CharacterUploader(widgets.VBox):
     def _readiness(self) -> tuple[bool, str]:
         return readiness(self._cards.values(), self.status, self.name)
 
-    def _rate_waits(self, cards: list[Card]) -> dict[int, float]:
-        """Ref index -> epoch seconds until which it waits for the rate limit, for the refs
-        about to call the API while the bucket is empty (the k-th waits for k tokens)."""
-        limiter = self._client.rate_limiter
-        waiting = sorted(
-            c.ref.index for c in cards if c.ref is not None and state_of(c) in _WAITING_FOR_TOKENS
-        )
-        if limiter is None or not waiting:
-            return {}
-        now = time.time()
-        out = {}
-        for k, index in enumerate(waiting, 1):
-            seconds = limiter.seconds_until(_LIMITED_BUCKET, tokens=k)
-            if seconds >= 1.0:  # a shorter wait is over before anyone reads it
-                out[index] = now + seconds
-        return out
-
     def _record(self, record_id: str) -> tuple[str, str]:
         from ..display import flow_html, flow_text, record_html
 
@@ -498,7 +478,9 @@ class CharacterUploader(widgets.VBox):
         with self._render_lock:
             with self._lock:
                 cards = self._cards.values()
-                waits = self._rate_waits(cards) if self.status == "idle" else {}
+                waits = (
+                    rate_waits(cards, self._client.rate_limiter) if self.status == "idle" else {}
+                )
                 payload = [card_state(c, waits) for c in cards]
                 if self.status != "idle":
                     for c in payload:
