@@ -71,3 +71,9 @@ def test_plural() -> None:
 )
 def test_body_text(body: str, text: str) -> None:
     assert body_text(body) == text
+
+
+def test_the_table_holds_the_phrases_python_sends_to_the_browser() -> None:
+    from aurous_nb.display import EXPIRY_PHRASES
+
+    assert {kind: tuple(pair) for kind, pair in FORMATS["phrases"].items()} == EXPIRY_PHRASES

@@ -145,6 +145,13 @@ class TokenBucket:
                 return 0.0
             return random.uniform(0.0, EDGE_JITTER) / self.rate
 
+    def seconds_until(self, tokens: float, now: float) -> float:
+        """Seconds until ``tokens`` tokens are free (0: now), without taking any."""
+        with self._lock:
+            self._refill(now)
+            short = max(0.0, tokens - self.tokens)
+            return max(short / self.rate, self._blocked_until - now, 0.0)
+
     def note_wait(self, seconds: float) -> None:
         """Count a wait (for statistics)."""
         with self._lock:
@@ -318,6 +325,15 @@ class RateLimiter:
             nap = min(max(wait, 0.001), 1.0)
             self._sleep(nap)
             waited += nap
+
+    def seconds_until(self, name: str | None, tokens: float = 1.0) -> float:
+        """Seconds until bucket ``name`` has ``tokens`` tokens free (0: now), taking none.
+
+        What a request queued behind ``tokens - 1`` others would wait; the widgets say it on
+        the cards that wait.
+        """
+        bucket = self.bucket(name) if name else None
+        return bucket.seconds_until(tokens, self._clock()) if bucket is not None else 0.0
 
     def observe(
         self,

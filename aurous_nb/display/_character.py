@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .._text import one_line
-from ._style import ERROR, FONT, MUTED, badge, escape, state_color
+from ._style import BG, BORDER, ERROR, FONT, LINK, MUTED, badge, escape, state_color
+from ._thumbs import at_size
 from ._words import status_word
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -13,33 +15,60 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["character_html", "character_text"]
 
+VIEW_PX = 96
+"""Largest side in px of a view in a character card (the image is embedded at that size)."""
+
 
 def _safe_href(url: str) -> str | None:
     return url if url.lower().startswith(("https://", "http://")) else None
 
 
-def character_html(character: Character) -> str:
-    """A card: name, id, status badge, refs (pose + link), error message if any."""
-    refs = []
+def character_html(character: Character, thumbs: Mapping[str, str] | None = None) -> str:
+    """A card: name, id, status badge, refs (pose + link), error message if any.
+
+    Args:
+        character: the character.
+        thumbs: ref URL -> thumbnail data URI; refs found here are shown as small images with
+            their pose under them (a saved notebook then shows the character's views).
+    """
+    thumbs = thumbs or {}
+    links = []
+    figures = []
     for i, ref in enumerate(character.refs, 1):
         href = _safe_href(ref.url)
         label = f"{i}. {ref.pose}"
-        refs.append(
-            f'<a href="{escape(href)}" target="_blank" rel="noopener noreferrer">'
-            f"{escape(label)}</a>"
+        uri = thumbs.get(ref.url)
+        if uri:
+            figures.append(
+                '<figure style="margin:0;text-align:center">'
+                f'<img src="{escape(at_size(uri, VIEW_PX))}" alt="{escape(ref.pose)} view" '
+                f'style="max-width:{VIEW_PX}px;max-height:{VIEW_PX}px;display:block;margin:0 auto">'
+                f'<figcaption style="font-size:11px">{escape(label)}</figcaption></figure>'
+            )
+        links.append(
+            f'<a href="{escape(href)}" target="_blank" rel="noopener noreferrer" '
+            f'style="color:{LINK}">{escape(label)}</a>'
             if href
             else escape(label)
         )
+    status = badge(
+        status_word(character.status), state_color(character.status or ""), cls="aurous-status"
+    )
     rows = [
-        f'<div class="aurous-character" style="{FONT};border:1px solid #d0d7de;'
+        f'<div class="aurous-character" data-character-id="{escape(character.id)}" '
+        f'style="{FONT};background:{BG};border:1px solid {BORDER};'
         'border-radius:8px;padding:8px 10px;display:inline-block;min-width:260px">',
-        f"<div><b>{escape(character.name)}</b> "
-        f"{badge(status_word(character.status), state_color(character.status or ''))}</div>",
+        f"<div><b>{escape(character.name)}</b> {status}</div>",
         f'<div style="color:{MUTED};font-family:monospace;font-size:12px">'
         f"{escape(character.id)}</div>",
     ]
-    if refs:
-        rows.append(f'<div style="margin-top:4px">refs: {" · ".join(refs)}</div>')
+    if figures:
+        rows.append(
+            f'<div style="display:flex;gap:8px;flex-wrap:wrap;margin-top:6px">{"".join(figures)}'
+            "</div>"
+        )
+    if links:
+        rows.append(f'<div style="margin-top:4px">refs: {" · ".join(links)}</div>')
     if character.error_message:
         rows.append(f'<div style="color:{ERROR}">{escape(character.error_message)}</div>')
     if character.client_reference_id:

@@ -13,8 +13,21 @@ from typing import TYPE_CHECKING, Any
 from .._text import error_line, format_size, one_line, plural
 from ..images import THUMB_SIDE, data_uri
 from ._character import character_html
-from ._style import ERROR, FONT, MUTED, WARN, badge, confidence_color, escape, state_color
-from ._words import expiry_text, state_label
+from ._style import (
+    BG,
+    BG2,
+    BORDER,
+    ERROR,
+    FONT,
+    MUTED,
+    WARN,
+    badge,
+    confidence_color,
+    escape,
+    state_color,
+)
+from ._thumbs import at_size
+from ._words import EXPIRY_HELP, expiry_text, state_label, without_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..flow import CharacterFlow, RefUpload
@@ -93,34 +106,37 @@ def _ref_card(ref: RefUpload, now: datetime, px: int, classify: bool) -> str:
     size = f"{format_size(image.size)} · {image.size_text}" if image is not None else ""
     made = image.thumbnail_if_ready() if image is not None else None  # a live view never decodes
     if made is not None:
+        src = at_size(data_uri(made), px)  # embedded at the size it is shown
         thumb = (
-            f'<img src="{escape(data_uri(made))}" alt="{escape(ref.name)}" '
+            f'<img src="{escape(src)}" alt="{escape(ref.name)}" '
             f'style="max-width:{px}px;max-height:{px}px;display:block;margin:0 auto">'
         )
     else:
         thumb = (
-            f'<div style="width:{px}px;height:{px * 3 // 4}px;background:#eef0f3;'
+            f'<div style="width:{px}px;height:{px * 3 // 4}px;background:{BG2};'
             'margin:0 auto"></div>'
         )
     color = state_color(ref.state)
     pct = _percent(ref)
+    label = state_label(ref.state, classify=classify)
     parts = [
         f'<div class="aurous-ref" data-state="{escape(ref.state)}" '
-        f'style="width:{max(168, px + 18)}px;'
-        'border:1px solid #d0d7de;border-radius:8px;padding:8px;box-sizing:border-box">',
+        f'style="width:{max(168, px + 18)}px;background:{BG};'
+        f'border:1px solid {BORDER};border-radius:8px;padding:8px;box-sizing:border-box">',
         thumb,
         f'<div style="margin-top:6px;font-weight:600;overflow:hidden;text-overflow:ellipsis;'
         f'white-space:nowrap" title="{escape(ref.name)}">{escape(ref.name)}</div>',
         f'<div style="color:{MUTED};font-size:11px">{escape(size)}</div>' if size else "",
-        f'<div style="margin-top:4px">'
-        f"{badge(state_label(ref.state, classify=classify), color, cls='aurous-state')}",
+        f'<div style="margin-top:4px">{badge(label, color, cls="aurous-state")}',
     ]
     pose = _pose_label(ref)
     if pose is not None and ref.confidence is not None:
         parts.append(" " + badge(pose, confidence_color(ref.confidence), "detected pose"))
     parts.append("</div>")
     parts.append(
-        '<div style="height:5px;background:#eef0f3;border-radius:3px;margin-top:5px">'
+        f'<div role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="{pct}" '
+        f'aria-label="{escape(ref.name)}: {escape(label)}" '
+        f'style="height:5px;background:{BG2};border-radius:3px;margin-top:5px">'
         f'<div class="aurous-progress" style="width:{pct}%;height:5px;border-radius:3px;'
         f'background:{color}"></div></div>'
     )
@@ -129,14 +145,16 @@ def _ref_card(ref: RefUpload, now: datetime, px: int, classify: bool) -> str:
         kind, text, epoch = expiry
         parts.append(
             f'<div class="aurous-expiry" data-kind="{escape(kind)}" data-expires="{int(epoch)}" '
+            f'title="{escape(EXPIRY_HELP[kind])}" '
             f'style="color:{MUTED};font-size:11px;margin-top:3px">{escape(text)}</div>'
         )
     if ref.notice:
         parts.append(f'<div style="color:{MUTED};font-size:11px">{escape(ref.notice)}</div>')
     if ref.error_message:
+        message = without_name(ref.error_message, ref.name)
         parts.append(
-            f'<div style="color:{ERROR};font-size:11px;margin-top:3px;word-break:break-word">'
-            f"{escape(ref.error_message)}</div>"
+            f'<div style="color:{ERROR};font-size:11px;margin-top:3px;overflow-wrap:anywhere">'
+            f"{escape(message)}</div>"
         )
     parts.append("</div>")
     return "".join(parts)

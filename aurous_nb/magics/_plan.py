@@ -9,7 +9,7 @@ from typing import Any
 
 from .._text import format_size, plural
 from .._text import one_line as _t  # text: control characters in names shown escaped
-from ..display import ERROR, FONT, MUTED, WARN
+from ..display import ERROR, FONT, MUTED, WARN, without_name
 from ..display import escape as _e
 from ..images import guess_pose_from_name
 
@@ -72,7 +72,8 @@ def plan_html(
         if image is None:
             rows.append(
                 f"<tr><td>{ref.index + 1}</td><td></td><td>{_e(ref.name)}</td>"
-                f'<td colspan="4" style="color:{ERROR}">{_e(ref.error_message)}</td></tr>'
+                f'<td colspan="4" style="color:{ERROR}">'
+                f"{_e(without_name(ref.error_message or '', ref.name))}</td></tr>"
             )
             continue
         thumb = (

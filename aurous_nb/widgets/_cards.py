@@ -5,14 +5,16 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..display import STATE_LABELS
+from ..display import STATE_LABELS, without_name
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..client import RateLimiter
     from ..flow import RefUpload
 
 log = logging.getLogger("aurous_nb")
@@ -70,6 +72,10 @@ class CardTable:
         with self.lock:
             return self._cards.pop(card_id, None)
 
+    def clear(self) -> None:
+        with self.lock:
+            self._cards.clear()
+
     def values(self) -> list[Card]:
         """A snapshot of the cards, in order."""
         with self.lock:
@@ -100,7 +106,7 @@ def is_done(card: Card) -> bool:
 def readiness(cards: list[Card], status: str, name: str) -> tuple[bool, str]:
     """Whether Create may run, and the hint next to the button saying why (not)."""
     states = [state_of(c) for c in cards]
-    failed = states.count("failed")
+    failed = [c for c, s in zip(cards, states, strict=True) if s == "failed"]
     busy = sum(1 for c, s in zip(cards, states, strict=True) if s != "failed" and not is_done(c))
     if status == "creating":
         return False, "Creating the character…"
@@ -109,7 +115,13 @@ def readiness(cards: list[Card], status: str, name: str) -> tuple[bool, str]:
     if not cards:
         return False, "Add 1–6 reference images."
     if failed:
-        return False, f"Remove or retry the failed image{'s' if failed > 1 else ''}."
+        retryable = sum(1 for c in failed if card_state(c)["retryable"])
+        what = "image" if len(failed) == 1 else "images"
+        if not retryable:
+            return False, f"Remove the failed {what}."
+        if retryable == len(failed):
+            return False, f"Retry or remove the failed {what}."
+        return False, f"Remove or retry the failed {what}."
     if busy:
         return False, f"Waiting for {busy} image{'s' if busy > 1 else ''}…"
     if not name.strip():
@@ -118,8 +130,34 @@ def readiness(cards: list[Card], status: str, name: str) -> tuple[bool, str]:
     return True, f"{n} reference image{'s' if n > 1 else ''} ready."
 
 
-def card_state(card: Card) -> dict[str, Any]:
-    """The synced dict for one card: metadata only, no image bytes."""
+_WAITING_FOR_TOKENS = ("checked", "uploaded")  # about to call init / classify: the bucket's turn
+_LIMITED_BUCKET = "characters_post"  # init, classify and the upload-flow create
+
+
+def rate_waits(cards: list[Card], limiter: RateLimiter | None) -> dict[int, float]:
+    """Ref index -> epoch seconds until which it waits for the rate limit, for the refs about
+    to call the API while the bucket is empty (the k-th in line waits for k tokens)."""
+    waiting = sorted(
+        c.ref.index for c in cards if c.ref is not None and state_of(c) in _WAITING_FOR_TOKENS
+    )
+    if limiter is None or not waiting:
+        return {}
+    now = time.time()
+    out = {}
+    for k, index in enumerate(waiting, 1):
+        seconds = limiter.seconds_until(_LIMITED_BUCKET, tokens=k)
+        if seconds >= 1.0:  # a shorter wait is over before anyone reads it
+            out[index] = now + seconds
+    return out
+
+
+def card_state(card: Card, waits: Mapping[int, float] | None = None) -> dict[str, Any]:
+    """The synced dict for one card: metadata only, no image bytes.
+
+    Args:
+        card: the card.
+        waits: ref index -> epoch seconds until which that ref waits for the rate limit.
+    """
     state = state_of(card)
     out: dict[str, Any] = {
         "id": card.id,
@@ -130,19 +168,17 @@ def card_state(card: Card) -> dict[str, Any]:
         "progress": _PROGRESS.get(state, 0.0),
         "pose": None,
         "confidence": None,
-        "expires_label": "",
+        "expires_kind": "",
         "expires_at": 0,
+        "wait_until": 0,
         "notice": "",
         "pixels": "",
-        "error": card.error,
+        "error": without_name(card.error, card.name),
         "retryable": card.retry_check,
         "removable": True,
     }
     ref = card.ref
     if ref is None:
-        if state == "receiving" and card.size:
-            out["progress"] = 0.25 * card.received / card.size
-            out["label"] = f"sending to the kernel {100 * card.received // card.size}%"
         return out
     if state == "uploading" and ref.total_bytes:
         part = ref.bytes_sent / ref.total_bytes
@@ -153,15 +189,17 @@ def card_state(card: Card) -> dict[str, Any]:
         out["confidence"] = round(float(ref.classification.confidence), 3)
     ticket = ref.ticket
     if ticket is not None and state in ("minted", "uploading"):
-        out["expires_label"], out["expires_at"] = "upload URL", _ms(ticket.expires_at)
+        out["expires_kind"], out["expires_at"] = "url", _ms(ticket.expires_at)
     elif ticket is not None and state in ("uploaded", "classified"):
-        out["expires_label"], out["expires_at"] = "ticket", _ms(ticket.ticket_deadline)
+        out["expires_kind"], out["expires_at"] = "ticket", _ms(ticket.ticket_deadline)
+    if waits and ref.index in waits:
+        out["wait_until"] = int(waits[ref.index] * 1000)
     if ref.notice:
         out["notice"] = ref.notice
     if ref.image is not None:  # as seen: "3024×4032, stored rotated"
         out["pixels"] = ref.image.size_text
     if state == "failed":
-        out["error"] = ref.error_message or "failed"
+        out["error"] = without_name(ref.error_message or "failed", card.name)
         out["retryable"] = not _is_check_error(ref.error)
         out["progress"] = 0.0
     return out

@@ -49,13 +49,15 @@ def error_line(exc: BaseException) -> str:
 
 
 def error_html(message: str) -> str:
-    """An inline error line, escaped."""
+    """An inline error line, escaped, shown whole (it wraps)."""
     if not message:
         return ""
+    from ..display import ERROR
+
     text = html.escape(message)
     return (
-        f'<div class="aurous-inline-error" title="{text}" '
-        f'style="color:var(--jp-error-color1,#cf222e);font-size:12px">{text}</div>'
+        f'<div class="aurous-inline-error" role="alert" '
+        f'style="color:{ERROR};font-size:12px;overflow-wrap:anywhere">{text}</div>'
     )
 
 

@@ -1,12 +1,19 @@
-"""The kernel end of the drop zone's transfers: begin / chunk / end messages into the spool.
+"""The kernel end of the drop zone's transfers (protocol: ``static/transfers.js``).
 
-The handlers run on the kernel thread, so they only write to disk and hand off; a file that
-arrived whole goes to the uploader through ``received``.
+``data`` carries pieces of one or more files (one binary buffer each) and is acknowledged
+once; the first one after a choice also announces the chosen files (a card each).
+``remove``/``retry``/``abort`` act on one card. The handlers run on the kernel thread, so
+they only write to the spool: no redraw while bytes arrive (the browser shows its own progress
+from the acks), and a file that arrived whole is handed to the uploader (``received``: its
+check, upload and classify) once the rest of its selection is in too, or after
+:data:`HOLD_SECONDS` if that takes longer (a slow link). Checking a photo while the next ones
+arrive made six 8 MB photos arrive at 30 MB/s instead of 37 (JupyterLab, median of 3).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,9 +24,12 @@ log = logging.getLogger("aurous_nb")
 
 Reply = Callable[[dict[str, Any]], None]
 
+HOLD_SECONDS = 1.0
+"""The longest a file that arrived waits for the rest of its selection before its check."""
+
 
 class BrowserReceiver:
-    """Receives the files a drop zone sends, chunk by chunk, into a :class:`Spool`.
+    """Receives the files a drop zone sends into a :class:`Spool`.
 
     Args:
         cards: the uploader's cards; the receiver adds a card per file it accepts.
@@ -27,8 +37,8 @@ class BrowserReceiver:
         reply: sends a small message (``ack``, ``reject``, ``done``) to the browser.
         accepting: whether a file of this name may be added now (says why not itself).
         received: called with a card whose file arrived whole.
-        changed: called after a change worth showing; True for a full redraw, False when a
-            coalesced one will do (progress).
+        changed: called after a change worth showing; True for a full redraw now, False when
+            a coalesced one will do.
         commands: handlers of the other messages by type (``remove``, ``retry``), given the
             card id.
     """
@@ -51,24 +61,51 @@ class BrowserReceiver:
         self._received = received
         self._changed = changed
         self._commands = dict(commands)
+        self._held: list[Card] = []  # arrived whole, waiting for the rest of the selection
+        self._hold_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
 
     def handle(self, content: dict[str, Any], buffers: list[Any]) -> None:
         """One custom message from the browser (malformed ones are logged and dropped)."""
         kind = content.get("type")
-        card_id = str(content.get("id", ""))
         try:
-            if kind == "begin":
-                self._begin(card_id, str(content.get("name") or "image"), int(content["size"]))
-            elif kind == "chunk":
-                self._chunk(card_id, int(content["offset"]), buffers[0] if buffers else b"")
-            elif kind == "end":
-                self._end(card_id)
+            if kind == "data":
+                if content.get("files"):
+                    self._begin(content["files"])
+                self._data(int(content["seq"]), content["parts"], buffers)
             elif kind == "abort":
-                self.fail(card_id, str(content.get("reason") or "the transfer was aborted"))
+                reason = str(content.get("reason") or "the transfer was aborted")
+                self.fail(str(content["id"]), reason)
             elif isinstance(kind, str) and kind in self._commands:
-                self._commands[kind](card_id)
+                self._commands[kind](str(content["id"]))
         except (KeyError, TypeError, ValueError) as exc:
             log.debug("malformed uploader message %r: %s", kind, exc)
+
+    def release(self, *, force: bool = True) -> None:
+        """Hand the files that arrived to the uploader, in order: all of them when ``force``
+        or when no file is still arriving; otherwise once :data:`HOLD_SECONDS` have passed."""
+        with self._hold_lock:
+            arriving = any(c.state == "receiving" for c in self._cards.values())
+            if arriving and not force:
+                if self._timer is None and self._held:
+                    self._timer = threading.Timer(HOLD_SECONDS, self.release)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+            held, self._held = self._held, []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        for card in held:
+            self._received(card)
+
+    def close(self) -> None:
+        """Forget the held files (their spool is going away) and stop the timer."""
+        with self._hold_lock:
+            self._held = []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
     def fail(self, card_id: str, message: str) -> None:
         """Stop receiving ``card_id``: its bytes are dropped, its card shows ``message``."""
@@ -78,52 +115,66 @@ class BrowserReceiver:
         if card is not None:
             card.state, card.error, card.path = "failed", message, None
         self._changed(True)
+        self.release(force=False)  # the files waiting on this one need not wait any more
 
-    def _begin(self, card_id: str, name: str, size: int) -> None:
-        name = name[:255]
-        with self._cards.lock:
-            accepted = self._accepting(name)
-            if accepted:
-                card = Card(card_id, name, size)
-                try:
-                    self._spool.begin(card_id, name, size)
-                except SpoolError as exc:
-                    card.state, card.error = "failed", str(exc)
-                    self._reply({"type": "reject", "id": card_id})
-                self._cards.add(card)
-        if not accepted:
-            self._reply({"type": "reject", "id": card_id})
+    def _begin(self, files: list[dict[str, Any]]) -> None:
+        for entry in files:
+            card_id = str(entry["id"])
+            name = str(entry.get("name") or "image")[:255]
+            size = int(entry["size"])
+            with self._cards.lock:
+                accepted = self._accepting(name)
+                if accepted:
+                    card = Card(card_id, name, size)
+                    try:
+                        self._spool.begin(card_id, name, size)
+                    except SpoolError as exc:
+                        card.state, card.error = "failed", str(exc)
+                        self._reply({"type": "reject", "id": card_id})
+                    self._cards.add(card)
+            if not accepted:
+                self._reply({"type": "reject", "id": card_id})
         self._changed(True)
 
-    def _chunk(self, card_id: str, offset: int, data: Any) -> None:
-        card = self._cards.get(card_id)
-        if card is None or card.state != "receiving":
-            self._reply({"type": "reject", "id": card_id})
-            return
-        if offset == 0:
-            problem = type_problem(card.name, bytes(memoryview(data)[:512]))
-            if problem:
-                self.fail(card_id, problem)
-                return
-        try:
-            transfer = self._spool.write(card_id, offset, data)
-        except SpoolError as exc:
-            self.fail(card_id, str(exc))
-            return
-        card.received = transfer.received
-        self._reply({"type": "ack", "id": card_id, "received": transfer.received})
-        self._changed(False)
+    def _data(self, seq: int, parts: list[dict[str, Any]], buffers: list[Any]) -> None:
+        if len(parts) != len(buffers):
+            raise ValueError(f"{len(parts)} parts but {len(buffers)} buffers")
+        received: dict[str, int] = {}
+        complete: list[Card] = []
+        for part, data in zip(parts, buffers, strict=True):
+            card_id, offset = str(part["id"]), int(part["offset"])
+            card = self._cards.get(card_id)
+            if card is None or card.state != "receiving":
+                continue  # removed or refused while its bytes were on the way
+            if offset == 0:
+                problem = type_problem(card.name, bytes(memoryview(data)[:512]))
+                if problem:
+                    self.fail(card_id, problem)
+                    continue
+            try:
+                transfer = self._spool.write(card_id, offset, data)
+            except SpoolError as exc:
+                self.fail(card_id, str(exc))
+                continue
+            card.received = received[card_id] = transfer.received
+            if transfer.received == transfer.size:
+                complete.append(card)
+        self._reply({"type": "ack", "seq": seq, "received": received})
+        for card in complete:
+            self._finish(card)
 
-    def _end(self, card_id: str) -> None:
-        card = self._cards.get(card_id)
-        if card is None or card.state != "receiving":
-            return
+    def _finish(self, card: Card) -> None:
         try:
-            transfer = self._spool.finish(card_id)
+            transfer = self._spool.finish(card.id)
         except SpoolError as exc:
-            self.fail(card_id, str(exc))
+            self.fail(card.id, str(exc))
             return
         card.state, card.path, card.received = "queued", transfer.path, transfer.received
-        self._reply({"type": "done", "id": card_id})
-        self._changed(True)
-        self._received(card)
+        self._reply({"type": "done", "id": card.id})
+        with self._hold_lock:
+            self._held.append(card)
+        # the selection's last file: show it now and hand the held files on; until then a
+        # redraw or a check would only compete with the bytes still arriving
+        if not any(c.state == "receiving" for c in self._cards.values()):
+            self._changed(True)
+        self.release(force=False)

@@ -10,15 +10,18 @@ from typing import TYPE_CHECKING, Any, cast
 import ipywidgets as widgets
 import traitlets
 
-from ..display import ERROR, MUTED, badge, escape, state_color, status_word
+from ..display import ERROR, MUTED, at_size, badge, escape, state_color, status_word
 from ..images import data_uri, thumbnail_of
 from ..models import POSES, Character, Pose
 from ._common import default_client, error_html, error_line, log, spawn
+from ._record import LiveLink, Record
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import AurousClient
 
 _ACTIVE = ("reviewing", "ready", "failed")
+REF_PX = 160
+"""Largest side in px of a ref's view in the widget (embedded at that size)."""
 
 
 class _Closed(Exception):
@@ -33,6 +36,10 @@ class SynthesisReview(widgets.VBox):
     256 px) with Save, Resynthesize, Regenerate (pose picker) and Delete. Each
     button disables the actions while it runs on a worker thread, shows its
     error inline and re-enables them when it is done.
+
+    Displayed in a notebook, it also writes a plain-HTML record below itself: the
+    character as last seen, with its views. A saved notebook shows that record wherever
+    it is opened; the live widget hides it, and says in one line when its kernel is gone.
     """
 
     character = traitlets.Instance(
@@ -71,18 +78,23 @@ class SynthesisReview(widgets.VBox):
         self.character_id = (
             character_or_id.id if isinstance(character_or_id, Character) else str(character_or_id)
         )
+        self.record = Record(self._record)
+        """The plain-HTML output that keeps the reviewed character in the saved notebook."""
+        self.live = LiveLink(self.record.id)
 
         self.header = widgets.HTML()
         self.refs = widgets.HTML()
-        self.save_button = widgets.Button(description="Save", icon="save", button_style="success")
+        # coloured with the project's own badge colours (uploader.css): ipywidgets' "success"
+        # and "danger" styles put white text on colours under 4.5:1 in one theme or the other
+        self.save_button = widgets.Button(description="Save", icon="save")
+        self.save_button.add_class("aurous-button-ok")
         self.resynthesize_button = widgets.Button(description="Resynthesize", icon="refresh")
         self.pose_picker = widgets.Dropdown(
             options=POSES, value="front", layout=widgets.Layout(width="110px")
         )
         self.regenerate_button = widgets.Button(description="Regenerate", icon="paint-brush")
-        self.delete_button = widgets.Button(
-            description="Delete", icon="trash", button_style="danger"
-        )
+        self.delete_button = widgets.Button(description="Delete", icon="trash")
+        self.delete_button.add_class("aurous-button-danger")
         self.message = widgets.HTML()
         self.buttons = widgets.HBox(
             [
@@ -93,8 +105,11 @@ class SynthesisReview(widgets.VBox):
                 self.delete_button,
             ]
         )
-        super().__init__(children=[self.header, self.refs, self.buttons, self.message], **kwargs)
+        super().__init__(
+            children=[self.live, self.header, self.refs, self.buttons, self.message], **kwargs
+        )
         self.add_class("aurous-review")
+        self.add_class("aurous-live-host")
 
         self.save_button.on_click(lambda _b: self.save())
         self.resynthesize_button.on_click(lambda _b: self.resynthesize())
@@ -151,14 +166,26 @@ class SynthesisReview(widgets.VBox):
         if not hasattr(self, "buttons"):  # __init__ failed half-way (called from __del__)
             return
         self._closed.set()
-        for child in (self.header, self.refs, self.buttons, self.message):
+        for child in (self.live, self.header, self.refs, self.buttons, self.message):
             child.close()
         super().close()
 
     def __repr__(self) -> str:
-        # also the text/plain a static viewer shows in place of the widget
+        # also the text/plain a viewer without widget support shows in place of the widget
         status = self.character.status if self.character is not None else "loading"
         return f"SynthesisReview({self.character_id!r}, status={status!r})"
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Show the live widget and, under it, its record (plain HTML for saved notebooks)."""
+        from IPython.display import display
+
+        from ..display import PHRASES
+
+        bundle = self._repr_mimebundle_(**kwargs)
+        # what a viewer without the widget shows in its place (the repr would be stale there)
+        bundle["text/plain"] = PHRASES["live_only"].format(type(self).__name__)
+        display(bundle, raw=True)
+        self.record.show()
 
     # -- machinery ---------------------------------------------------------------------------
 
@@ -252,6 +279,7 @@ class SynthesisReview(widgets.VBox):
                     self._thumbs[ref.url] = uri
         if self.character is not None and self.character.id == character.id:
             self._render_refs(self.character)
+            self.record.update()
 
     def _thumbnail(self, url: str) -> str | None:
         """A ref's thumbnail as a data URI, or None (the tile falls back to a link)."""
@@ -271,6 +299,19 @@ class SynthesisReview(widgets.VBox):
         self._render_header(note)
         self._render_refs(character)
         self._sync_buttons()
+        if character.status != "synthesizing":
+            self.record.update()
+
+    def _record(self, record_id: str) -> tuple[str, str]:
+        from ..display import character_html, character_text, record_html
+
+        c = self.character
+        if c is None or c.status == "synthesizing":
+            return record_html(record_id, "SynthesisReview", []), ""
+        thumbs = {ref.url: self._thumbs[ref.url] for ref in c.refs if ref.url in self._thumbs}
+        return record_html(record_id, "SynthesisReview", [character_html(c, thumbs)]), (
+            character_text(c)
+        )
 
     def _sync_buttons(self) -> None:
         status = self.character.status if self.character is not None else ""
@@ -302,7 +343,8 @@ class SynthesisReview(widgets.VBox):
             href = escape(ref.url if ref.url.startswith(("http://", "https://")) else "")
             uri = self._thumbs.get(ref.url)
             inner = (
-                f'<img src="{uri}" alt="{pose}" style="max-width:160px;max-height:160px">'
+                f'<img src="{escape(at_size(uri, REF_PX))}" alt="{pose}" '
+                f'style="max-width:{REF_PX}px;max-height:{REF_PX}px">'
                 if uri
                 else "open image"
             )

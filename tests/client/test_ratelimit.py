@@ -460,3 +460,19 @@ def test_5xx_headers_correct_the_count_but_teach_no_rate() -> None:
     headers = {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
     limiter.observe("characters_post", headers, status=503)
     assert bucket.rate == 0.5 and bucket.tokens <= 0
+
+
+def test_seconds_until_says_the_wait_without_taking_a_token() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, {"characters_post": (2, 30.0)})  # a token every 2 s
+    assert limiter.seconds_until("characters_post") == 0.0
+    limiter.acquire("characters_post")
+    limiter.acquire("characters_post")
+    assert limiter.seconds_until("characters_post") == pytest.approx(2.0)
+    assert limiter.seconds_until("characters_post", tokens=3) == pytest.approx(6.0)
+    assert limiter.seconds_until("characters_post") == pytest.approx(2.0)  # nothing taken
+    ft.now += 1.5
+    assert limiter.seconds_until("characters_post") == pytest.approx(0.5)
+    assert limiter.seconds_until("nope") == 0.0 and limiter.seconds_until(None) == 0.0
+    limiter.observe("characters_post", {"X-RateLimit-Remaining": "0"}, status=429, retry_after=10)
+    assert limiter.seconds_until("characters_post") == pytest.approx(10.0)  # Retry-After

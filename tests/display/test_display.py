@@ -242,3 +242,41 @@ def test_character_card_escapes_and_links() -> None:
     text = character_text(character)
     assert text.splitlines()[0] == 'Eve "<script>" (char_01) — ready'
     assert "token" not in text
+
+
+def _decoded_size(uri: str) -> tuple[int, int]:
+    import base64
+
+    with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as im:
+        return im.size
+
+
+def test_outputs_embed_thumbnails_at_the_size_they_show_them(tmp_path: Path) -> None:
+    from aurous_nb.display._thumbs import at_size
+
+    flow = make_flow(tmp_path, ["front.jpg"], side=3000)
+    stored = flow.refs[0].image.thumbnail_data_uri()  # type: ignore[union-attr]
+    assert max(_decoded_size(stored)) == 256
+    (src,) = [a["src"] for t, a in tags(flow_html(flow, now=T0)) if t == "img"]
+    assert src and max(_decoded_size(src)) == 128  # shown at 128 px, embedded at 128 px
+    assert len(src) < len(stored)  # (a photo: about a quarter; this flat test image less)
+    (small,) = [a["src"] for t, a in tags(flow_html(flow, now=T0, thumb_size=64)) if t == "img"]
+    assert small and max(_decoded_size(small)) == 64
+    assert at_size(small, 200) == small  # never enlarged
+    assert at_size("data:text/plain;base64,aGk=", 10) == "data:text/plain;base64,aGk="
+    assert at_size("data:image/png;base64,bm90IGFuIGltYWdl", 10).endswith("bm90IGFuIGltYWdl")
+
+
+def test_record_is_plain_html_marked_for_its_widget() -> None:
+    from aurous_nb.display import record_html
+
+    empty = record_html("rec-1", "CharacterUploader", [])
+    assert 'data-aurous-record="rec-1"' in empty
+    assert "Saved result" not in empty and "<style" not in empty
+    character = Character(id="char_01", name="Eve <b>", status="ready", refs=())
+    full = record_html("rec-1", "CharacterUploader", [character_html(character)])
+    assert "Saved result of CharacterUploader — run the cell again for a live one." in full
+    assert "Eve &lt;b&gt;" in full and "char_01" in full
+    # in a trusted JupyterLab the dead widget's "model not found" is not shown next to it
+    assert '.jp-OutputArea:has([data-aurous-record="rec-1"]) .jupyter-widgets' in full
+    assert "<script" not in full

@@ -1,17 +1,19 @@
-"""Helpers for the browser tests: a throwaway Jupyter server, Chromium, test images.
+"""Helpers for the browser tests: a throwaway Jupyter server, Chromium, driving a notebook.
 
-The server (JupyterLab or Notebook 7) is started on 127.0.0.1 with ``--port=0``
+The server (JupyterLab, Notebook 7 or Voilà) is started on 127.0.0.1 with ``--port=0``
 (the OS picks the port; it is read back from the server's runtime file), a
 random token and private config/runtime/settings directories, so nothing from
 the developer's own Jupyter setup leaks in. ``stop()`` shuts it down through
 the REST API, then by signal, and kills kernels it leaves behind.
+
+``run_cell``, ``save_notebook`` and ``text_contrast`` drive and measure a page the same way in
+every browser test (and in ``benchmarks/browser_transfer.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import secrets
 import signal
 import subprocess
@@ -21,6 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -89,20 +92,43 @@ class JupyterServer:
             _kill_pid(pid)
 
 
-def start_jupyter(kind: str, root: Path, state: Path, timeout: float = 90.0) -> JupyterServer:
-    """Start ``jupyter lab`` (kind ``"lab"``) or ``jupyter notebook`` (``"notebook"``).
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+"""The themes the look tests run in (JupyterLab's names; Notebook 7 and Voilà use them too)."""
+
+
+def start_jupyter(
+    kind: str,
+    root: Path,
+    state: Path,
+    timeout: float = 90.0,
+    *,
+    theme: str = "light",
+    save_widget_state: bool = False,
+) -> JupyterServer:
+    """Start ``jupyter lab`` (kind ``"lab"``), ``jupyter notebook`` (``"notebook"``) or a bare
+    ``jupyter server`` with Voilà's extension (``"voila"``: ``voila/render/<notebook>`` shows a
+    notebook as an app, as the ``voila`` command does).
 
     Args:
-        kind: ``"lab"`` or ``"notebook"``.
+        kind: ``"lab"``, ``"notebook"`` or ``"voila"``.
         root: the server's root directory (notebooks go here).
-        state: a private directory for config, runtime files, settings and the log.
+        state: a private directory for config, runtime files, settings and the log; starting
+            again with the same one is the same machine's next server (notebooks it signed are
+            trusted), a new one is another machine's.
         timeout: seconds to wait for the server to answer.
+        theme: ``"light"`` or ``"dark"`` (see :data:`THEMES`).
+        save_widget_state: JupyterLab's "Save Jupyter widget state in notebooks" (off by default).
     """
     token = secrets.token_hex(16)
     dirs = {name: state / name for name in ("config", "data", "runtime", "settings", "ws", "ipy")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    for rel, value in _LAB_SETTINGS.items():
+    settings = dict(_LAB_SETTINGS)
+    settings["@jupyterlab/apputils-extension/themes.jupyterlab-settings"] = {"theme": THEMES[theme]}
+    settings["@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings"] = {
+        "saveState": save_widget_state
+    }
+    for rel, value in settings.items():
         path = dirs["settings"] / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
@@ -118,7 +144,7 @@ def start_jupyter(kind: str, root: Path, state: Path, timeout: float = 90.0) -> 
         PYTHONUNBUFFERED="1",
     )
     env.pop("JUPYTER_TOKEN", None)
-    module = {"lab": "jupyterlab", "notebook": "notebook"}[kind]
+    module = {"lab": "jupyterlab", "notebook": "notebook", "voila": "jupyter_server"}[kind]
     cmd = [
         sys.executable,
         "-m",
@@ -133,6 +159,13 @@ def start_jupyter(kind: str, root: Path, state: Path, timeout: float = 90.0) -> 
     ]
     if kind == "lab":
         cmd.append("--LabApp.extension_manager=readonly")  # never ask PyPI about extensions
+    if kind == "voila":
+        # Voila's server extension (enabled when voila is installed) renders notebooks at
+        # /voila/render/<name>; its theme is a setting of its own
+        cmd += [
+            "--ServerApp.jpserver_extensions={'voila': True}",
+            f"--VoilaConfiguration.theme={theme}",
+        ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
     log_path = state / f"{kind}-server.log"
@@ -195,44 +228,138 @@ def _kill_pid(pid: int) -> None:
         pass
 
 
-# -- test images ---------------------------------------------------------------------------------
+# -- driving a notebook page ---------------------------------------------------------------------
 
 
-def make_reference_images(directory: Path, names_and_sizes: list[tuple[str, int]]) -> list[Path]:
-    """Write large reference images: the bundled sample drawings, scaled up, with noise.
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """A notebook of code cells (no outputs) with the python3 kernelspec."""
+    import nbformat
 
-    The noise makes the files big (several MB, as phone photos are) while the
-    thumbnails, which average it away, still look like the drawing.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
 
-    Args:
-        directory: where to write.
-        names_and_sizes: ``(filename, approximate bytes)``; the filename's extension picks
-            the format (jpg, png, webp) and its pose word picks the drawing.
+
+def notebook_path(kind: str, name: str) -> str:
+    """The URL path of notebook ``name`` in a server of ``kind``."""
+    return {"lab": "lab/tree/", "notebook": "notebooks/", "voila": "voila/render/"}[kind] + name
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium through Playwright (its own browser downloads are never used)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def accept_kernel_dialog(page: Any) -> None:
+    """Answer a "Select Kernel" dialog if one is up (the default is the right kernel)."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.count():
+        dialog.locator("button.jp-mod-accept").click()
+        dialog.wait_for(state="detached", timeout=10_000)
+
+
+def open_notebook(page: Any, server: JupyterServer, name: str) -> None:
+    """Open notebook ``name`` and wait until its cells are there and its kernel is idle."""
+    page.goto(server.url(notebook_path(server.kind, name)))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    accept_kernel_dialog(page)
+
+
+def run_cell(page: Any, index: int) -> None:
+    """Run one cell with Shift+Enter; press again if the front end was not ready to take it.
+
+    A cell taken for execution shows ``[*]:`` (or its number) at once; one still showing
+    ``[ ]:`` after a while was dropped (the kernel connection was still being set up).
+    The prompt is looked up afresh each time: the notebook may re-render its cells.
     """
-    from PIL import Image, ImageChops
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    from aurous_nb import samples
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    for _attempt in range(4):
+        accept_kernel_dialog(page)
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(
+                """i => {
+                    const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+                    const prompt = cell && cell.querySelector('.jp-InputPrompt');
+                    return !!prompt && /\\[(\\*|\\d+)\\]/.test(prompt.textContent);
+                }""",
+                arg=index,
+                timeout=10_000,
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"cell {index} never started running")
 
-    drawings = {p.stem: p for p in samples.paths()}
-    directory.mkdir(parents=True, exist_ok=True)
-    out = []
-    rng = random.Random(1234)
-    for name, target in names_and_sizes:
-        pose = next((p for p in drawings if p in name), "front")
-        base = Image.open(drawings[pose]).convert("RGB")
-        ext = name.rsplit(".", 1)[-1].lower()
-        # bytes per pixel of this noisy content, measured (JPEG/WebP at quality 95)
-        per_px = {"jpg": 0.76, "jpeg": 0.76, "png": 1.77, "webp": 0.71}[ext]
-        pixels = target / per_px
-        scale = (pixels / (base.width * base.height)) ** 0.5
-        size = (int(base.width * scale), int(base.height * scale))
-        big = base.resize(size, Image.Resampling.BICUBIC)
-        noise = Image.frombytes("L", size, rng.randbytes(size[0] * size[1]))
-        noise = noise.point(lambda v: 128 + (v - 128) // 2).convert("RGB")
-        big = ImageChops.add(big, noise, scale=1.0, offset=-128)
-        path = directory / name
-        fmt = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[ext]
-        options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {"compress_level": 1}
-        big.save(path, fmt, **options)
-        out.append(path)
-    return out
+
+def wait_for_cell_output(page: Any, index: int, text: str, timeout_ms: int = 30_000) -> None:
+    """Wait until cell ``index`` shows an output containing ``text``."""
+    page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output").filter(
+        has_text=text
+    ).first.wait_for(timeout=timeout_ms)
+
+
+def save_notebook(page: Any) -> None:
+    """Save with the keyboard and wait until the front end says the notebook is clean."""
+    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-mod-dirty') && "
+        "!document.title.startsWith('*') && !document.title.startsWith('●')",
+        timeout=20_000,
+    )
+
+
+# the function in contrast.js, without its comment lines (Playwright wants a bare function)
+_CONTRAST_JS = (
+    "\n".join(
+        line
+        for line in (Path(__file__).parent / "contrast.js").read_text("utf-8").splitlines()
+        if not line.startswith("//")
+    )
+    .strip()
+    .rstrip(";")
+)
+
+
+def text_contrast(page: Any, selector: str, minimum: float = 4.5) -> dict[str, Any]:
+    """``{"checked": n, "failures": [...], "samples": [...]}`` for the visible text under
+    ``selector`` (see ``contrast.js``): each entry has the text, ratio, colours and class."""
+    return dict(page.evaluate(_CONTRAST_JS, [selector, minimum]))
+
+
+# -- screenshots for the README ------------------------------------------------------------------
+
+SCREENSHOT_LIMIT = 300_000
+"""Largest screenshot committed to docs/, in bytes."""
+
+
+def save_screenshot(path: Path, png: bytes, limit: int = SCREENSHOT_LIMIT) -> int:
+    """Write a screenshot under ``limit`` bytes (a palette PNG if it must be); returns its size."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as shot:
+        image = shot.convert("RGB")
+    out = io.BytesIO()
+    for colors in (None, 256, 128):
+        out = io.BytesIO()
+        candidate = image if colors is None else image.quantize(colors, dither=Image.Dither.NONE)
+        candidate.save(out, "PNG", optimize=True)
+        if out.tell() <= limit:
+            break
+    if out.tell() > limit:
+        raise AssertionError(f"{path.name}: {out.tell()} bytes even as a 128-colour PNG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(out.getvalue())
+    return out.tell()

@@ -23,8 +23,8 @@ import nbformat
 import pytest
 
 from tests.support import photos as factory
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, JupyterServer, start_jupyter
-from tests.system.test_browser import _run_cell, _wait_for_cards
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, JupyterServer, run_cell, start_jupyter
+from tests.system.test_browser import _wait as _wait_for_cards
 
 pytestmark = [
     pytest.mark.browser,
@@ -153,7 +153,7 @@ def test_phone_photos_in_jupyterlab(
     try:
         page.goto(lab.url("lab/tree/photos.ipynb"))
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-        _run_cell(page, 0)
+        run_cell(page, 0)
         page.locator(".aurous-uploader .aurous-drop").wait_for(timeout=60_000)
         page.set_input_files(".aurous-uploader input.aurous-file-input", [str(p) for p in files])
         n = len(files)
@@ -185,15 +185,15 @@ def test_phone_photos_in_jupyterlab(
             )
         _theme(page, False)
 
-        _run_cell(page, 1)
-        _run_cell(page, 2)
+        run_cell(page, 1)
+        run_cell(page, 2)
         out = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
         out.filter(has_text="STORED").wait_for(timeout=60_000)
         stored = json.loads(re.search(r"STORED (.*)", out.text_content() or "").group(1))  # type: ignore[union-attr]
         assert stored == [[False, True]] * n  # no GPS reached the API, every picture upright
 
-        _run_cell(page, 3)
-        _run_cell(page, 4)
+        run_cell(page, 3)
+        run_cell(page, 4)
         cell = page.locator(".jp-Notebook .jp-Cell").nth(4)
         cell.locator(".jp-OutputArea-output", has_text="ready").first.wait_for(timeout=120_000)
         html = cell.locator(".jp-OutputArea-output").first.inner_html()

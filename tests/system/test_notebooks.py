@@ -3,13 +3,16 @@
 No key and no network: ``AUROUS_API_KEY``/``AUROUS_BASE_URL`` are removed from the
 environment the kernel inherits. An executed notebook must have no error output and nothing
 on stderr, must not contain an API key (neither any ``al_live_<64 hex>`` nor the key of any
-sandbox its kernel started), and must stay under 250 KB. The committed notebooks carry no
-outputs. Executed copies go to ``$AUROUS_TEST_ARTIFACTS/notebooks/`` when that is set.
+sandbox its kernel started), and must stay under 250 KB. Converted to HTML with nbconvert (as
+nbviewer and GitHub show a saved notebook), it must show every character it created, by name
+and id. The committed notebooks carry no outputs. Executed copies (and their HTML) go to
+``$AUROUS_TEST_ARTIFACTS/notebooks/`` when that is set.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import time
@@ -30,31 +33,46 @@ KEY_PATTERN = re.compile(r"al_live_[0-9a-f]{64}")
 REAL_API_GUARD = 'os.environ.get("AUROUS_API_KEY")'
 
 # Run before the notebook's own cells, in the same kernel, and removed from the result: it
-# records the key of every sandbox the notebook starts (the magics' and its own), without
-# changing what start() does, so the test can look for those exact keys in the outputs.
+# records the key of every sandbox the notebook starts (the magics' and its own) and every
+# character the notebook creates, without changing what start() and create_character() do,
+# so the test can look for those exact keys and characters in the outputs.
 RECORD_KEYS = """
 import aurous_nb.sandbox as _aurous_sandbox_module
+from aurous_nb.client import AurousClient as _AurousTestClient
 _aurous_test_keys = []
+_aurous_test_made = []
 _aurous_original_start = _aurous_sandbox_module.Sandbox.start
 def _aurous_recording_start(self, *args, **kwargs):
     _aurous_test_keys.append(self.api_key)
     return _aurous_original_start(self, *args, **kwargs)
 _aurous_sandbox_module.Sandbox.start = _aurous_recording_start
+_aurous_original_create = _AurousTestClient.create_character
+def _aurous_recording_create(self, *args, **kwargs):
+    character = _aurous_original_create(self, *args, **kwargs)
+    _aurous_test_made.append([character.name, character.id])
+    return character
+_AurousTestClient.create_character = _aurous_recording_create
 """
-REPORT_KEYS = "print('\\n'.join(_aurous_test_keys))"
+REPORT_KEYS = (
+    "import json as _aurous_json\n"
+    "print(_aurous_json.dumps({'keys': _aurous_test_keys, 'made': _aurous_test_made}))"
+)
+# 06_app is an app: run headless, nobody drops a photo, so it creates no character
+MAKES_NO_CHARACTER = {"06_app.ipynb"}
 
 
 def _ids(paths: list[Path]) -> list[str]:
     return [p.name for p in paths]
 
 
-def test_there_are_five_demo_notebooks() -> None:
+def test_there_are_six_demo_notebooks() -> None:
     assert _ids(NOTEBOOKS) == [
         "01_quickstart.ipynb",
         "02_upload_widget.ipynb",
         "03_synthesize.ipynb",
         "04_bulk.ipynb",
         "05_python_api.ipynb",
+        "06_app.ipynb",
     ]
 
 
@@ -72,10 +90,16 @@ def test_committed_notebook_has_no_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_ends_with_the_guarded_switch_to_the_real_api(path: Path) -> None:
+def test_notebook_uses_the_real_api_only_behind_the_guard(path: Path) -> None:
+    """The tutorials end with the guarded switch to the real API; the app chooses its key
+    behind the same guard before it shows anything."""
     nb = nbformat.read(path, as_version=4)
-    last_code = [c for c in nb.cells if c.cell_type == "code"][-1]
-    assert REAL_API_GUARD in last_code.source, f"{path.name}: last code cell is not the switch"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if path.name == "06_app.ipynb":
+        (key_cell,) = [c for c in code if "%aurous_key" in c.source]
+        assert REAL_API_GUARD in key_cell.source and "--sandbox" in key_cell.source
+        return
+    assert REAL_API_GUARD in code[-1].source, f"{path.name}: last code cell is not the switch"
 
 
 def test_sample_images_are_small_and_licensed() -> None:
@@ -98,8 +122,9 @@ def test_binder_badge_and_requirements() -> None:
     assert "." in lines
 
 
-def _execute(path: Path) -> tuple[Any, list[str], float]:
-    """Run ``path`` in a fresh kernel; return the executed notebook, sandbox keys, seconds."""
+def _execute(path: Path) -> tuple[Any, dict[str, Any], float]:
+    """Run ``path`` in a fresh kernel; return the executed notebook, the sandbox keys and the
+    characters it made (``{"keys": [...], "made": [[name, id], ...]}``), and the seconds."""
     nb = nbformat.read(path, as_version=4)
     runnable = copy.deepcopy(nb)
     runnable.cells.insert(0, nbformat.v4.new_code_cell(RECORD_KEYS))
@@ -115,8 +140,41 @@ def _execute(path: Path) -> tuple[Any, list[str], float]:
     elapsed = time.monotonic() - started
     probe = runnable.cells.pop()
     runnable.cells.pop(0)
-    keys = "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
-    return runnable, [k for k in keys.split() if k], elapsed
+    report = "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
+    return runnable, json.loads(report), elapsed
+
+
+def _as_html(nb: Any) -> str:
+    """The notebook as ``jupyter nbconvert --to html`` writes it (the lab template)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    return str(body)
+
+
+def html_text(html: str) -> str:
+    """The text of an HTML page, markup and scripts dropped (what a reader sees)."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.skip += tag in ("script", "style")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.skip -= tag in ("script", "style") and self.skip > 0
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(html)
+    return " ".join(parser.parts)
 
 
 def _outputs(nb: Any) -> list[tuple[int, Any]]:
@@ -129,15 +187,18 @@ def test_notebook_runs_clean_on_the_sandbox(
 ) -> None:
     monkeypatch.delenv("AUROUS_API_KEY", raising=False)
     monkeypatch.delenv("AUROUS_BASE_URL", raising=False)
-    executed, keys, elapsed = _execute(path)
+    executed, report, elapsed = _execute(path)
+    keys, made = report["keys"], report["made"]
     text = nbformat.writes(executed)
     size = len(text.encode("utf-8"))
+    html = _as_html(executed)
 
     artifacts = os.environ.get("AUROUS_TEST_ARTIFACTS")
     if artifacts:
         out = Path(artifacts) / "notebooks" / path.name
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
+        out.with_suffix(".html").write_text(html, encoding="utf-8")
     with capsys.disabled():
         print(f"\n  {path.name}: executed in {elapsed:.1f} s, {size / 1024:.1f} KiB with outputs")
 
@@ -158,3 +219,14 @@ def test_notebook_runs_clean_on_the_sandbox(
         assert key not in text and secret not in text, f"{path.name}: the sandbox key leaked"
 
     assert size < MAX_NOTEBOOK_BYTES, f"{path.name}: {size} bytes executed (limit 250 KB)"
+
+    # what nbviewer, GitHub and `jupyter nbconvert --to html` show: every character made here
+    if path.name in MAKES_NO_CHARACTER:
+        assert made == []
+        return
+    assert made, f"{path.name}: created no character"
+    shown = html_text(html)
+    missing = [(name, cid) for name, cid in made if name not in shown or cid not in shown]
+    assert not missing, f"{path.name}: the HTML does not show {missing}"
+    for secret in keys:
+        assert secret not in html

@@ -13,15 +13,7 @@ from aurous_nb.client import AurousClient
 from aurous_nb.sandbox import Sandbox
 from aurous_nb.widgets import CharacterUploader
 from tests.support import photos
-from tests.widgets.test_widgets import (  # noqa: F401 - the fixtures are used by name
-    RecordingComm,
-    card,
-    no_work_left_behind,
-    send_file,
-    wait_cards,
-)
-from tests.widgets.test_widgets import client as client  # noqa: F401
-from tests.widgets.test_widgets import comms as comms  # noqa: F401
+from tests.widgets.helpers import RecordingComm, card, send_file, wait_cards
 
 
 def thumb_of(u: CharacterUploader, file_id: str) -> bytes:
@@ -46,7 +38,7 @@ def test_phone_photos_in_the_uploader(
     u = CharacterUploader(client=client, name="Phone")
     try:
         for file_id, path in files:
-            send_file(u, file_id, path.name, path.read_bytes(), chunk=1024 * 1024)
+            send_file(u, file_id, path.name, path.read_bytes())
         wait_cards(
             u,
             lambda: (
