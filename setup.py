@@ -21,23 +21,32 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parent
 _LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")
+_SOURCE = re.compile(r'\b(src|srcset)="([^"\s]+)"')  # <img src>, <source srcset> (one URL)
+_ABSOLUTE = re.compile(r"^[a-z][a-z0-9+.-]*:|^#|^//", re.IGNORECASE)
 
 
 def absolute_links(markdown: str, repository: str, branch: str = "main") -> str:
-    """Markdown links and images to repository files, made absolute (images from raw files)."""
+    """Links and images to repository files, made absolute (images from raw files): Markdown
+    links and images, and the ``src``/``srcset`` of HTML images (``<picture>`` blocks)."""
     repository = repository.rstrip("/")
     raw = repository.replace("https://github.com/", "https://raw.githubusercontent.com/", 1)
     raw = f"{raw}/{branch}" if raw != repository else f"{repository}/raw/{branch}"
 
     def fix(match: re.Match[str]) -> str:
         bang, text, target = match.groups()
-        if re.match(r"^[a-z][a-z0-9+.-]*:|^#|^//", target, re.IGNORECASE):
+        if _ABSOLUTE.match(target):
             return match.group(0)  # a URL, an anchor or a scheme-relative link: as it is
         path = target.lstrip("./")
         url = f"{raw}/{path}" if bang else f"{repository}/blob/{branch}/{path}"
         return f"{bang}[{text}]({url})"
 
-    return _LINK.sub(fix, markdown)
+    def fix_source(match: re.Match[str]) -> str:
+        attribute, target = match.groups()
+        if _ABSOLUTE.match(target):
+            return match.group(0)
+        return f'{attribute}="{raw}/{target.lstrip("./")}"'
+
+    return _SOURCE.sub(fix_source, _LINK.sub(fix, markdown))
 
 
 project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]

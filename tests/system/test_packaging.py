@@ -81,6 +81,7 @@ def test_the_pypi_page_has_no_relative_links(dist: Path) -> None:
     fields, description = _metadata(dist)
     home = next(u.split(", ", 1)[1] for u in fields["Project-URL"] if u.startswith("Homepage"))
     targets = re.findall(r"\]\(([^)\s]+)\)", description)
+    targets += re.findall(r'\b(?:src|srcset)="([^"\s]+)"', description)  # <picture> images
     assert targets, "the long description has no links at all"
     relative = [t for t in targets if not re.match(r"^(https?:|mailto:|#)", t)]
     assert relative == []
