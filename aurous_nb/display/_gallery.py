@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .._text import plural
-from ._style import ERROR, FONT, MUTED, badge, escape, state_color
+from ._style import BG, BG2, BORDER, ERROR, FONT, MUTED, badge, escape, state_color
 from ._words import status_word
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,10 +17,11 @@ __all__ = ["gallery_card_html", "gallery_detail_html", "gallery_record_html"]
 
 _CARD_PX = 128
 _DETAIL_PX = 200
-_SURFACE = (
-    "background:var(--jp-layout-color1, #ffffff);border:1px solid var(--jp-border-color2, #d0d7de)"
-)
-_PLACEHOLDER = "background:var(--jp-layout-color2, #eef0f3)"
+_SURFACE = f"background:{BG};border:1px solid {BORDER}"
+# ipywidgets' HTML widget sets a line height of one control (28 px) on what it holds: text
+# lines of a card or the detail would stand that far apart
+_LINES = "line-height:1.4"
+_PLACEHOLDER = f"background:{BG2}"
 
 
 def _created(character: Character) -> str:
@@ -52,7 +53,7 @@ def gallery_card_html(character: Character, thumb: str | None, *, selected: bool
     alt = f"{character.name}, first reference image" if character.refs else "no refs"
     return (
         f'<div class="aurous-gallery-card" data-character-id="{escape(character.id)}" '
-        f'style="{FONT};{_SURFACE};{outline}border-radius:8px;padding:8px;width:168px;'
+        f'style="{FONT};{_SURFACE};{_LINES};{outline}border-radius:8px;padding:8px;width:168px;'
         'box-sizing:border-box">'
         + _thumb(thumb, alt, _CARD_PX)
         + f'<div style="margin-top:6px;font-weight:600;overflow-wrap:anywhere">'
@@ -82,7 +83,7 @@ def gallery_detail_html(character: Character, thumbs: Mapping[str, str]) -> str:
     )
     parts = [
         f'<div class="aurous-gallery-detail" data-character-id="{escape(character.id)}" '
-        f'style="{FONT};{_SURFACE};border-radius:8px;padding:10px">',
+        f'style="{FONT};{_SURFACE};{_LINES};border-radius:8px;padding:10px">',
         f"<div><b>{escape(character.name)}</b> "
         f"{badge(status_word(status), state_color(status))}</div>",
         f'<div style="color:{MUTED};font-family:monospace;font-size:12px">'
@@ -113,7 +114,8 @@ def gallery_record_html(characters: Sequence[Character], *, more: bool) -> str:
     )
     head = "<tr><th>name</th><th>status</th><th>refs</th><th>created</th><th>id</th></tr>"
     tail = (
-        f'<div style="color:{MUTED};font-size:11px">… and more (Load more showed no further)</div>'
+        f'<div style="color:{MUTED};font-size:11px">The team has more characters than these; '
+        "a live gallery loads them with Load more.</div>"
         if more
         else ""
     )

@@ -24,8 +24,12 @@ def _hide_dead_widget(record_id: str) -> str:
     # by default). This record carries what that widget showed, so in the output area that
     # holds it, that message (an element with text but no child elements) is not shown. The
     # rule only matches in trusted outputs (untrusted ones lose <style>), where it is needed.
+    # JupyterLab's and Notebook 7's widget renderer writes that text straight into the output
+    # element it is (.jp-OutputArea-output.jupyter-widgets); a live widget's elements inside
+    # it (a button without an icon, a Label) are never matched.
     selector = f'.jp-OutputArea:has([data-aurous-record="{escape(record_id)}"])'
-    return f"<style>{selector} .jupyter-widgets:not(:has(*)){{display:none}}</style>"
+    dead = ".jp-OutputArea-output.jupyter-widgets:not(:has(*))"
+    return f"<style>{selector} {dead}{{display:none}}</style>"
 
 
 def record_html(record_id: str, widget: str, parts: Sequence[str]) -> str:

@@ -18,6 +18,7 @@ from ..display import (
 from ..models import POSES, Character, Pose
 from ._catalog import STATUS_FILTERS, Catalog, Filters, Thumbnails
 from ._common import Coalescer, default_client, error_html, error_line, log, spawn
+from ._record import LiveLink, Record
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import AurousClient
@@ -39,6 +40,11 @@ class CharacterGallery(widgets.VBox):
     page, and kept small (≤ 256 px, upright); the signed ref URLs never reach the notebook.
     Characters still ``synthesizing`` are polled (the client's rate limiter sets the pace)
     until they settle.
+
+    Displayed in a notebook, it also writes a plain-HTML record below itself: the characters
+    shown, as a table (no images, so the notebook stays light). A saved notebook shows that
+    record wherever the widget cannot be shown; a gallery whose kernel is gone says so in one
+    line.
 
     Args:
         client: the API client; default: the magics' current client, else the environment.
@@ -77,6 +83,9 @@ class CharacterGallery(widgets.VBox):
         self._render_lock = threading.Lock()  # cards are drawn from several threads
         # thumbnails arrive in bursts: one redraw per 20 ms at most (a card waits at most that)
         self._redraw = Coalescer(self._render_cards, delay=0.02)
+        self.record = Record(self._record)
+        """The plain-HTML output that keeps the list in the saved notebook."""
+        self.live = LiveLink(self.record.id)
 
         self.status_filter = widgets.Dropdown(
             options=STATUS_FILTERS,
@@ -96,13 +105,15 @@ class CharacterGallery(widgets.VBox):
             placeholder="new name", layout=widgets.Layout(width="220px")
         )
         self.rename_button = widgets.Button(description="Rename", icon="pencil")
-        self.save_button = widgets.Button(description="Save", icon="save", button_style="success")
+        # coloured with the project's own badge colours (uploader.css, loaded by LiveLink):
+        # ipywidgets' "success" and "danger" styles fall under 4.5:1 in one theme or the other
+        self.save_button = widgets.Button(description="Save", icon="save")
+        self.save_button.add_class("aurous-button-ok")
         self.resynthesize_button = widgets.Button(description="Resynthesize", icon="refresh")
         self.pose_picker = widgets.Dropdown(options=POSES, value="front", layout={"width": "110px"})
         self.regenerate_button = widgets.Button(description="Regenerate", icon="paint-brush")
-        self.delete_button = widgets.Button(
-            description="Delete", icon="trash", button_style="danger"
-        )
+        self.delete_button = widgets.Button(description="Delete", icon="trash")
+        self.delete_button.add_class("aurous-button-danger")
         self.close_button = widgets.Button(description="Close", icon="times")
         self.message = widgets.HTML()
         self.actions = widgets.VBox(
@@ -125,6 +136,7 @@ class CharacterGallery(widgets.VBox):
         controls = widgets.HBox([self.status_filter, self.name_filter, self.refresh_button])
         super().__init__(
             children=[
+                self.live,
                 controls,
                 self.count,
                 self.message,
@@ -135,6 +147,7 @@ class CharacterGallery(widgets.VBox):
             **kwargs,
         )
         self.add_class("aurous-gallery")
+        self.add_class("aurous-live-host")
 
         self.status_filter.observe(lambda _c: self.refresh(), names="value")
         self.name_filter.observe(lambda _c: self.refresh(), names="value")
@@ -241,8 +254,19 @@ class CharacterGallery(widgets.VBox):
             child.close()
         super().close()
 
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Show the live widget and, under it, its record (plain HTML for saved notebooks)."""
+        from IPython.display import display
+
+        from ..display import PHRASES
+
+        bundle = self._repr_mimebundle_(**kwargs)
+        # what a viewer without the widget shows in its place (the repr would be stale there)
+        bundle["text/plain"] = PHRASES["live_only"].format(type(self).__name__)
+        display(bundle, raw=True)
+        self.record.show()
+
     def __repr__(self) -> str:
-        # also the text/plain a static viewer shows in place of the widget
         return (
             f"CharacterGallery(characters={len(self._catalog.items)}, "
             f"more={self._catalog.has_more}, filters={self._catalog.filters})"
@@ -266,6 +290,7 @@ class CharacterGallery(widgets.VBox):
                 if replace and self._opened() is None:
                     self.selected = ""
                 self._render_cards()
+                self.record.update()
                 self.busy = ""  # last: whoever waits for idle sees the cards drawn
                 self._sync()
                 self._watch_unsettled()
@@ -302,6 +327,7 @@ class CharacterGallery(widgets.VBox):
             self.error = f"{name}: {error_line(exc)}"
         finally:
             self._render_cards()
+            self.record.update()
             self.busy = ""
             self._sync()
             self._watch_unsettled()
@@ -337,6 +363,7 @@ class CharacterGallery(widgets.VBox):
                 with self._lock:
                     self._catalog.replace(fresh)
             self._render_cards()
+            self.record.update()
             self._sync()
 
     # -- rendering ---------------------------------------------------------------------------
@@ -382,6 +409,19 @@ class CharacterGallery(widgets.VBox):
         if opened is not None:
             thumbs = {r.url: t for r in opened.refs if (t := self._thumbs.get(r.url))}
             self.detail.value = gallery_detail_html(opened, thumbs)
+
+    def _record(self, record_id: str) -> tuple[str, str]:
+        from ..display import characters_table, gallery_record_html, record_html
+
+        with self._lock:
+            shown = list(self._catalog.items)
+            more = self._catalog.has_more
+        if not shown:
+            return record_html(record_id, "CharacterGallery", []), ""
+        table = gallery_record_html(shown, more=more)
+        return record_html(record_id, "CharacterGallery", [table]), characters_table(
+            shown, more=more
+        )
 
     def _sync(self) -> None:
         opened = self._opened()

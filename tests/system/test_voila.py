@@ -3,7 +3,8 @@
 Voilà (its server extension, as ``voila notebooks/06_app.ipynb`` runs it) executes the
 notebook on the sandbox with no key and shows only its widgets. A person picks three phone
 photos with the keyboard, names the character, creates it, sees it listed under "Made in this
-session", presses New character and makes a second one; both are listed, newest first. No
+session", presses New character and makes a second one; both are listed, newest first, and
+the team's gallery under them shows both with their thumbnails. No
 code and no error shows, and every text node of ours has a contrast of 4.5:1 or more.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ import pytest
 
 from tests.support.browser import (
     CHROMIUM,
-    launch_chromium,
     save_screenshot,
     start_jupyter,
     text_contrast,
@@ -34,14 +33,7 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "notebooks" / "06_app.ipynb"
-OURS = ".aurous-uploader, .aurous-made"
-
-
-@pytest.fixture(scope="module")
-def artifacts() -> Path:
-    path = Path(os.environ.get("AUROUS_TEST_ARTIFACTS", "test-artifacts")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+OURS = ".aurous-uploader, .aurous-made, .aurous-gallery"
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +46,6 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         phone_jpeg(d / f"{n}.jpg", size=(2000, 1500), orientation=(1, 6, 3, 8, 1)[i], seed=40 + i)
         for i, n in enumerate(names)
     ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _make(page: Any, name: str, files: list[Path]) -> str:
@@ -141,6 +121,16 @@ def test_the_app_makes_characters_one_after_another(
         )
         assert listed == [second, first]  # newest first
         assert "Voila Vic" in made.inner_text() and "Voila Vera" in made.inner_text()
+        # the team's gallery under it was refreshed after each: both there, newest first
+        gallery = page.locator(".aurous-gallery")
+        for character_id in (first, second):
+            gallery.locator(
+                f".aurous-gallery-card[data-character-id='{character_id}'] img"
+            ).wait_for(timeout=15_000)
+        in_gallery = gallery.locator(".aurous-gallery-card").evaluate_all(
+            "cards => cards.map(c => c.dataset.characterId)"
+        )
+        assert in_gallery[:2] == [second, first], in_gallery
         page.screenshot(path=str(artifacts / f"voila-{theme}.png"), full_page=True)
         if os.environ.get("AUROUS_UPDATE_SCREENSHOT") == "1":
             save_screenshot(REPO / "docs" / f"screenshot-app-{theme}.png", page.screenshot())

@@ -158,3 +158,39 @@ def test_a_synthesizing_character_is_polled_until_it_is_reviewing(
     gallery.refresh()  # nothing unsettled: no more polling
     idle(gallery)
     assert len(requests_to(aurous_sandbox, "get")) == settled
+
+
+def test_the_record_keeps_the_list_light_and_follows_changes(
+    sandbox_api: SandboxAPI, gallery_of
+) -> None:
+    sandbox_api.sandbox.set_bucket("characters_post", 1000, 6000)
+    ids = [sandbox_api.create(name)["id"] for name in ("Ada", "Bo <b>", "Cy")]
+    gallery = gallery_of(page_size=2)
+    assert gallery.live.record_id == gallery.record.id
+    bundle = gallery.record.bundle()
+    record = bundle["text/html"]
+    assert f'data-aurous-record="{gallery.record.id}"' in record
+    assert "Bo &lt;b&gt;" in record and ids[2] in record and ids[1] in record
+    assert ids[0] not in record  # not shown yet: on the next page
+    assert "data:image/" not in record  # no images: a saved notebook stays light
+    assert "Load more" in record  # says there are more
+    assert "Cy" in bundle["text/plain"] and ids[2] in bundle["text/plain"]
+
+    gallery.load_more_button.click()
+    idle(gallery)
+    record = gallery.record.bundle()["text/html"]
+    assert ids[0] in record and "Load more" not in record
+
+    gallery.select(ids[2])
+    gallery.delete_button.click()
+    gallery.delete_button.click()
+    idle(gallery)
+    record = gallery.record.bundle()["text/html"]
+    assert ids[2] not in record and ids[1] in record
+
+
+def test_nothing_to_show_gives_an_empty_record(gallery_of) -> None:
+    gallery = gallery_of()
+    assert gallery.characters == []
+    record = gallery.record.bundle()
+    assert record["text/plain"] == "" and "<table" not in record["text/html"]
