@@ -13,7 +13,6 @@ review widget of a synthesized character. Screenshots go to ``$AUROUS_TEST_ARTIF
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -25,7 +24,6 @@ import pytest
 from tests.support.browser import (
     CHROMIUM,
     JupyterServer,
-    launch_chromium,
     open_notebook,
     run_cell,
     start_jupyter,
@@ -66,13 +64,6 @@ SynthesisReview(nova, client=client, poll=0.2)"""
 
 
 @pytest.fixture(scope="module")
-def artifacts() -> Path:
-    path = Path(os.environ.get("AUROUS_TEST_ARTIFACTS", "test-artifacts")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Five phone photos (EXIF orientations, GPS; one 24 MP over 10 MiB) and a text file."""
     from tests.support.photos import PHONE_12MP, PHONE_24MP, phone_jpeg
@@ -90,18 +81,6 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     paths.append(notes)
     assert paths[4].stat().st_size > 10 * 1024 * 1024
     return paths
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _server(kind: str, tmp_path: Path, artifacts: Path) -> Iterator[JupyterServer]:

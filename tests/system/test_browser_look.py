@@ -15,7 +15,6 @@ The uploader's picture in each theme goes to ``$AUROUS_TEST_ARTIFACTS``; with
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ import pytest
 
 from tests.support.browser import (
     CHROMIUM,
-    launch_chromium,
     open_notebook,
     run_cell,
     save_screenshot,
@@ -70,13 +68,6 @@ SynthesisReview(nova)"""
 
 
 @pytest.fixture(scope="module")
-def artifacts() -> Path:
-    path = Path(os.environ.get("AUROUS_TEST_ARTIFACTS", "test-artifacts")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from tests.support.photos import phone_jpeg
 
@@ -92,18 +83,6 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     notes.write_text("not a photo at all: the shopping list\n" * 20)
     out["notes"] = notes
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _cells(photos: dict[str, Path]) -> list[str]:
@@ -157,7 +136,10 @@ def test_every_text_of_ours_has_contrast(
         page.locator(".aurous-card-notice", has_text="downscaled").wait_for(timeout=30_000)
         for i in (2, 3, 4):
             run_cell(page, i)
-        page.locator(".aurous-flow .aurous-character").wait_for(timeout=60_000)
+        # the magic's character card: the cell's result, under its live output
+        magic = page.locator(".jp-Notebook .jp-Cell").nth(2)
+        magic.locator(".aurous-flow").wait_for(timeout=60_000)
+        magic.locator(".aurous-character").wait_for(timeout=60_000)
         page.locator(".aurous-plan").wait_for(timeout=30_000)
         page.locator(".aurous-review .aurous-refs img").nth(3).wait_for(timeout=30_000)
         page.locator(".aurous-card .aurous-countdown").first.hover()  # a hover state too

@@ -14,10 +14,8 @@ in one line and a drop on it adds nothing.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,6 @@ import pytest
 from tests.support.browser import (
     CHROMIUM,
     JupyterServer,
-    launch_chromium,
     open_notebook,
     run_cell,
     save_notebook,
@@ -60,13 +57,6 @@ IDS_CELL = 'print("IDS", uploader.characters[-1].id, nova.id)'
 
 
 @pytest.fixture(scope="module")
-def artifacts() -> Path:
-    path = Path(os.environ.get("AUROUS_TEST_ARTIFACTS", "test-artifacts")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     from tests.support.photos import phone_jpeg
 
@@ -75,18 +65,6 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         phone_jpeg(d / "lena_front.jpg", size=(1600, 1200), orientation=1, seed=11),
         phone_jpeg(d / "lena_side.jpg", size=(1600, 1200), orientation=6, seed=12),
     ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _visible_text(page: Any) -> str:

@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from tests.support import photos as factory
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, JupyterServer, run_cell, start_jupyter
+from tests.support.browser import CHROMIUM, JupyterServer, run_cell, start_jupyter
 from tests.system.test_browser import _wait as _wait_for_cards
 
 pytestmark = [
@@ -63,15 +63,6 @@ MAGIC_CELL = """\
 
 
 @pytest.fixture(scope="module")
-def artifacts() -> Path:
-    import os
-
-    out = Path(os.environ.get("AUROUS_TEST_ARTIFACTS", "test-artifacts"))
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-@pytest.fixture(scope="module")
 def roll(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The photos, in a folder with the macOS leftovers a real export has."""
     root = tmp_path_factory.mktemp("roll") / "Camera Roll"
@@ -85,20 +76,6 @@ def roll(tmp_path_factory: pytest.TempPathFactory) -> Path:
         factory.heic(root / "IMG_0003.HEIC", size=(1200, 900), orientation=6, seed=3)
     (root / "._IMG_0001.JPG").write_bytes(factory.appledouble())
     return root
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
