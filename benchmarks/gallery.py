@@ -1,8 +1,9 @@
 """Row "gallery page": how long a CharacterGallery takes to show a page of 24 characters with
 their thumbnails, against the floor: one list call plus one parallel round of ref fetches.
 
-The sandbox (in this process) holds 24 characters of 4 refs each and answers every request
-after 100 ms. Ours: from creating the gallery (headless, as the tests drive it) until every
+The sandbox (in this process) holds 24 characters of 4 refs each — phone photos of about
+1 MB (2000×1500 JPEG, EXIF orientations, GPS), as people upload them — and answers every
+request after 100 ms. Ours: from creating the gallery (headless, as the tests drive it) until every
 card carries its first ref's thumbnail, with the session's thumbnail cache emptied before each
 run. The floor: plain requests, ``GET /v1/characters?limit=24`` then the 24 first refs fetched
 at once from 24 threads. The two alternate; the row is the medians' ratio.
@@ -10,35 +11,31 @@ at once from 24 threads. The two alternate; the row is the medians' ratio.
 
 from __future__ import annotations
 
-import io
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from ._common import Config, Context, Row
+from ._common import MB, Config, Context, PhotoSet, Row
 
 TARGET = 1.5
 CHARACTERS, REFS, LATENCY_MS = 24, 4, 100.0
 
 
-def _png(i: int) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (640, 800), (i * 9 % 255, 80, 160)).save(out, "PNG")
-    return out.getvalue()
+PHOTOS = PhotoSet("1 MB", 1 * MB, (2000, 1500))
 
 
-def _fill(sandbox: object) -> None:
+def _fill(sandbox: object, photos: list[bytes]) -> None:
     """24 characters of 4 refs each, made through the API without latency."""
     from aurous_nb.client import AurousClient
 
     with AurousClient(api_key=sandbox.api_key, base_url=sandbox.url) as client:  # type: ignore[attr-defined]
         for c in range(CHARACTERS):
             ids = [
-                client.upload(_png(c * REFS + r), filename=f"ref{r}.png").upload_id
+                client.upload(
+                    photos[(c * REFS + r) % len(photos)], filename=f"ref{r}.jpg"
+                ).upload_id
                 for r in range(REFS)
             ]
             client.create_character(f"Gallery {c:02d}", upload_ids=ids)
@@ -85,7 +82,7 @@ def run(config: Config, context: Context) -> list[Row]:
     with Sandbox(synth_seconds=0) as sandbox:
         sandbox.start()
         sandbox.set_bucket("characters_post", 10_000, 100_000.0)
-        _fill(sandbox)
+        _fill(sandbox, [p.read_bytes() for p in context.photos(PHOTOS)])
         sandbox.configure(latency_ms=LATENCY_MS)
         _floor(sandbox)  # warm both paths once
         _ours(sandbox)
@@ -98,7 +95,8 @@ def run(config: Config, context: Context) -> list[Row]:
     return [
         Row(
             name="gallery page",
-            measure=f"{CHARACTERS} characters × {REFS} refs, {LATENCY_MS:g} ms: every card's "
+            measure=f"{CHARACTERS} characters × {REFS} refs (1 MB phone photos), {LATENCY_MS:g} ms: "
+            "every card's "
             "thumbnail shown / one list call + one parallel round of ref fetches",
             value=f"{ratio:.2f}",
             target=f"≤ {TARGET:g}",
@@ -107,8 +105,11 @@ def run(config: Config, context: Context) -> list[Row]:
             f"(medians of {repeats}; ours {min(ours) * 1000:.0f}–{max(ours) * 1000:.0f} ms)",
             notes=[
                 "The gallery lists a page (its own GET, through the rate limiter), then fetches "
-                "the first ref of every card at once on up to 32 threads and makes each a "
-                "256 px thumbnail before the card shows it; the floor only fetches.",
+                "the first ref of every card at once on up to 32 threads; a card shows the "
+                "160 px JPEG the phone stored in the photo's EXIF (a header parse, ~0.6 ms), "
+                "where decoding the whole 1 MB photo for a 256 px thumbnail costs ~13 ms of CPU "
+                "each (the detail view's, made when a character is opened). The floor only "
+                "fetches.",
             ],
         )
     ]

@@ -19,7 +19,7 @@ from ._sniff import (
     kind_problem,
     sniff,
 )
-from ._thumbs import THUMB_SIDE, data_uri, thumbnail_of
+from ._thumbs import THUMB_SIDE, data_uri, embedded_thumbnail, thumbnail_of
 
 __all__ = [
     "ACCEPTED",
@@ -33,6 +33,7 @@ __all__ = [
     "accepted_kind",
     "check_image",
     "data_uri",
+    "embedded_thumbnail",
     "guess_pose_from_name",
     "kind_problem",
     "printable_name",

@@ -20,7 +20,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..images import data_uri, thumbnail_of
+from ..images import data_uri, embedded_thumbnail, thumbnail_of
 from ..models import SETTLED, Character
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,11 +115,17 @@ class Catalog:
 class Thumbnails:
     """Each ref's thumbnail, fetched once per session and kept by its URL's path.
 
-    Requests are worked off in the order they were made (the order of the page), a few at a
-    time; ``ready(url, data_uri)`` is called from a worker thread for each one done.
+    Two sizes: a card's (``full=False``, shown at 128 px) is the small JPEG the camera stored
+    in the photo's EXIF when there is one of at least :data:`CARD_SIDE` px with the photo's
+    shape — a header parse instead of decoding the whole photo — else the full one; the full
+    thumbnail (≤ 256 px, the detail view's) decodes the photo. Requests are worked off in the
+    order they were made (the order of the page), a few at a time; ``ready(url, data_uri)``
+    is called from a worker thread for each one done.
     """
 
-    _cache: OrderedDict[str, str] = OrderedDict()  # the session's: path -> data URI
+    CARD_SIDE = 128
+    """Smallest longer side of an embedded thumbnail good enough for a card."""
+    _cache: OrderedDict[str, tuple[str, bool]] = OrderedDict()  # path -> (data URI, full)
     _cache_lock = threading.Lock()
     CACHE_SIZE = 600
     """Thumbnails kept (each 5–20 KB)."""
@@ -134,7 +140,7 @@ class Thumbnails:
         self._client = client
         self._ready = ready
         self._pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="aurous-thumbs")
-        self._asked: set[str] = set()
+        self._asked: set[tuple[str, bool]] = set()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -142,37 +148,45 @@ class Thumbnails:
         """What identifies a ref across freshly signed URLs: its path."""
         return urlsplit(url).path
 
-    def get(self, url: str) -> str | None:
-        """The thumbnail if it is cached, else None."""
+    def get(self, url: str, *, full: bool = False) -> str | None:
+        """The thumbnail if it is cached (``full``: only the detail view's), else None."""
         with self._cache_lock:
-            uri = self._cache.get(self.key(url))
-            if uri is not None:
-                self._cache.move_to_end(self.key(url))
-            return uri
+            found = self._cache.get(self.key(url))
+            if found is None or (full and not found[1]):
+                return None
+            self._cache.move_to_end(self.key(url))
+            return found[0]
 
-    def want(self, urls: Iterable[str]) -> None:
+    def want(self, urls: Iterable[str], *, full: bool = False) -> None:
         """Fetch the thumbnails not cached or asked for yet, in this order."""
         for url in urls:
-            key = self.key(url)
+            asked = (self.key(url), full)
             with self._lock:
-                if key in self._asked or self.get(url) is not None:
+                if asked in self._asked or self.get(url, full=full) is not None:
                     continue
-                self._asked.add(key)
+                self._asked.add(asked)
             try:
-                self._pool.submit(self._fetch, url)
+                self._pool.submit(self._fetch, url, full)
             except RuntimeError:  # closed
                 return
 
-    def _fetch(self, url: str) -> None:
+    def _fetch(self, url: str, full: bool) -> None:
         try:
-            uri = data_uri(thumbnail_of(self._client.download_ref(url)))
+            data = self._client.download_ref(url)
+            small = None if full else embedded_thumbnail(data, self.CARD_SIDE)
+            uri, is_full = (
+                (data_uri(small), False) if small else (data_uri(thumbnail_of(data)), True)
+            )
         except Exception as exc:  # a missing thumbnail shows as a placeholder, not an error
             log.debug("thumbnail of %s failed: %s", self.key(url), exc)
             with self._lock:
-                self._asked.discard(self.key(url))
+                self._asked.discard((self.key(url), full))
             return
         with self._cache_lock:
-            self._cache[self.key(url)] = uri
+            kept = self._cache.get(self.key(url))
+            if kept is None or is_full or not kept[1]:  # a full one is never replaced by a card's
+                self._cache[self.key(url)] = (uri, is_full)
+                self._cache.move_to_end(self.key(url))
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
         self._ready(url, uri)

@@ -205,7 +205,7 @@ class CharacterGallery(widgets.VBox):
         opened = self._opened()
         if opened is not None:
             self.rename_input.value = opened.name
-            self._thumbs.want(r.url for r in opened.refs)
+            self._thumbs.want((r.url for r in opened.refs), full=True)
         self._render_cards()
         self._sync()
 
@@ -407,7 +407,9 @@ class CharacterGallery(widgets.VBox):
             self.grid.children = children
         opened = self._opened()
         if opened is not None:
-            thumbs = {r.url: t for r in opened.refs if (t := self._thumbs.get(r.url))}
+            # each ref larger once its full thumbnail is in; the card's meanwhile
+            get = self._thumbs.get
+            thumbs = {r.url: t for r in opened.refs if (t := get(r.url, full=True) or get(r.url))}
             self.detail.value = gallery_detail_html(opened, thumbs)
 
     def _record(self, record_id: str) -> tuple[str, str]:

@@ -367,3 +367,52 @@ def test_symlink_loop_and_non_utf8_names(corpus: Path) -> None:
         pytest.skip("this file system insists on UTF-8 names")
     checked = check_image(os.fsdecode(raw))
     assert checked.name == "caf\ufffd.jpg" and checked.upload_filename == "caf\ufffd.jpg"
+
+
+# ---- the embedded EXIF thumbnail (the gallery's cards) --------------------------------------
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_the_embedded_thumbnail_is_used_upright(corpus: Path, orientation: int) -> None:
+    from aurous_nb.images import embedded_thumbnail
+
+    path = photos.phone_jpeg(
+        corpus / f"thumb{orientation}.jpg", size=(2000, 1500), orientation=orientation
+    )
+    small = embedded_thumbnail(path.read_bytes(), 128)
+    assert small is not None
+    with Image.open(io.BytesIO(small)) as image:
+        assert image.format == "JPEG"
+        assert image.size == photos.upright_size((160, 120), orientation)
+    assert photos.marker_is_upright(small)
+
+
+def test_the_embedded_thumbnail_keeps_the_photos_colour_profile(corpus: Path) -> None:
+    from aurous_nb.images import embedded_thumbnail
+
+    path = photos.phone_jpeg(corpus / "p3.jpg", size=(2000, 1500), icc="p3")
+    small = embedded_thumbnail(path.read_bytes(), 128)
+    assert small is not None
+    with Image.open(io.BytesIO(small)) as image, Image.open(path) as photo:
+        assert image.info.get("icc_profile") == photo.info["icc_profile"]
+
+
+def test_no_embedded_thumbnail_when_it_is_missing_small_or_of_another_shape(
+    corpus: Path,
+) -> None:
+    from aurous_nb.images import embedded_thumbnail
+
+    bare = photos.phone_jpeg(corpus / "bare.jpg", size=(2000, 1500), exif_thumbnail=False)
+    assert embedded_thumbnail(bare.read_bytes(), 128) is None
+    with_one = photos.phone_jpeg(corpus / "one.jpg", size=(2000, 1500))
+    assert embedded_thumbnail(with_one.read_bytes(), 161) is None  # 160 px is too small
+    # an editor cropped the photo to a square and left the old 4:3 thumbnail in its EXIF
+    with Image.open(with_one) as photo:
+        exif = photo.info["exif"]
+        square = io.BytesIO()
+        photo.crop((0, 0, 1500, 1500)).save(square, "JPEG", exif=exif)
+    assert embedded_thumbnail(square.getvalue(), 128) is None
+    png = io.BytesIO()
+    Image.new("RGB", (400, 300)).save(png, "PNG")
+    assert embedded_thumbnail(png.getvalue(), 128) is None
+    assert embedded_thumbnail(b"not an image", 128) is None

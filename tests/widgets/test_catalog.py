@@ -3,15 +3,20 @@ thumbnails fetched once per ref and cached by path, the terminal table."""
 
 from __future__ import annotations
 
+import base64
+import io
 import threading
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from aurous_nb.client import AurousClient
 from aurous_nb.display import characters_table
 from aurous_nb.models import Character
 from aurous_nb.sandbox import Sandbox
 from aurous_nb.widgets._catalog import Catalog, Filters, Thumbnails
+from tests.support import photos
 from tests.support.sandbox import SandboxAPI, requests_to
 from tests.support.waiting import wait_for
 
@@ -107,3 +112,34 @@ def test_table_for_a_terminal(client: AurousClient, sandbox_api: SandboxAPI) -> 
     assert row.startswith("char_") and "\\x1b[31m" in row and "ready" in row and "1 (" in row
     assert "…" in row and "raise --limit" in more
     assert characters_table([]) == "no characters"
+
+
+def test_a_card_takes_the_photos_own_small_thumbnail_and_the_detail_the_full_one(
+    client: AurousClient, aurous_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    photo = photos.phone_jpeg(tmp_path / "IMG_0007.JPG", size=(2000, 1500), orientation=6)
+    upload = client.upload(photo.read_bytes(), filename="front.jpg")
+    ref = client.create_character("Cardy", upload_ids=[upload.upload_id]).refs[0]
+    done: list[str] = []
+    thumbs = Thumbnails(client, lambda url, uri: done.append(uri))
+    try:
+        thumbs.want([ref.url])
+        wait_for(lambda: len(done) == 1, 15, "the card's thumbnail")
+        card = thumbs.get(ref.url)
+        assert card is not None and thumbs.get(ref.url, full=True) is None
+        assert _size(card) == (120, 160)  # the EXIF thumbnail, upright (orientation 6)
+        assert photos.marker_is_upright(base64.b64decode(card.split(",", 1)[1]))
+
+        thumbs.want([ref.url], full=True)  # the detail view asks for the full one
+        wait_for(lambda: len(done) == 2, 15, "the full thumbnail")
+        full = thumbs.get(ref.url, full=True)
+        assert full is not None and _size(full) == (192, 256)
+        assert thumbs.get(ref.url) == full  # the card shows the better one from now on
+        assert len(requests_to(aurous_sandbox, "storage")) == 2
+    finally:
+        thumbs.close()
+
+
+def _size(uri: str) -> tuple[int, int]:
+    with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as image:
+        return image.size
