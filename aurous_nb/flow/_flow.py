@@ -384,6 +384,7 @@ class CharacterFlow:
         todo = [r for r in targets if self._pipeline.needs_work(r)]
         if not todo:
             return
+        self._pipeline.look_up(todo)  # one journal query for all, not one per ref
         # not a `with` block: its exit would wait for requests a cancel abandons
         pool = cf.ThreadPoolExecutor(
             max_workers=min(self.max_workers, len(todo)), thread_name_prefix="aurous-ref"

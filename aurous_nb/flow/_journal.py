@@ -307,6 +307,24 @@ class Journal:
             ).fetchone()
         return found is not None
 
+    def refs_with_tickets(self, host: str, digests: Sequence[str], *, margin: float) -> set[str]:
+        """Which of ``digests`` any earlier run left a usable ticket for on ``host``: one query
+        for a whole flow, so its refs need not each ask (and queue for the connection)."""
+        found: set[str] = set()
+        if not digests:
+            return found
+        with self._db() as db:
+            if db is None:
+                return found
+            marks = ",".join("?" * len(digests))
+            rows = db.execute(
+                "SELECT DISTINCT digest FROM refs WHERE host=? AND deadline>? "
+                f"AND digest IN ({marks})",
+                (host, self._now() + margin, *digests),
+            ).fetchall()
+            found.update(row[0] for row in rows)
+        return found
+
     def record_upload(
         self, team: str, host: str, digest: str, upload_id: str, deadline: float
     ) -> None:
@@ -487,10 +505,16 @@ class FlowJournal:
         self._client = client
         self._team: cf.Future[str] | None = None
         self._lock = threading.Lock()
+        self._known: set[str] | None = None  # what look_up() found; None: ask per ref
 
     @property
     def enabled(self) -> bool:
         return self.journal.enabled
+
+    def look_up(self, fingerprints: Sequence[str], margin: float) -> None:
+        """Find out at once which of these refs an earlier run uploaded (see :meth:`reusable`)."""
+        if self.enabled:
+            self._known = self.journal.refs_with_tickets(self.host, fingerprints, margin=margin)
 
     def start(self) -> None:
         """Ask for the team id in the background, once."""
@@ -524,7 +548,12 @@ class FlowJournal:
     # -- refs ----------------------------------------------------------------------------
 
     def reusable(self, fingerprint: str, margin: float) -> JournaledRef | None:
-        if not self.enabled or not self.journal.has_ref(self.host, fingerprint, margin=margin):
+        if not self.enabled:
+            return None
+        if self._known is not None:
+            if fingerprint not in self._known:
+                return None
+        elif not self.journal.has_ref(self.host, fingerprint, margin=margin):
             return None
         team = self.team()
         if team is None:

@@ -13,7 +13,7 @@ bytes at classify: then a local decode says, in the flow's own words, what is wr
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, cast
 
@@ -150,6 +150,12 @@ class RefPipeline:
                 )
             self._notify(ref, "classified", f"{pose.pose} {pose.confidence:.0%}")
             return
+
+    def look_up(self, refs: Sequence[RefUpload]) -> None:
+        """Ask the journal once which of ``refs`` an earlier run uploaded."""
+        journal = self.journal
+        if journal is not None and journal.enabled:
+            journal.look_up([ref_key(r.image) for r in refs if r.image is not None], TICKET_MARGIN)
 
     def _reuse(self, ref: RefUpload) -> None:
         """Take the ticket an earlier run (another kernel, a script) uploaded these bytes to."""
