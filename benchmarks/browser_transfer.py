@@ -199,6 +199,19 @@ def measure(
     return out
 
 
+MISSED = (
+    "**Missed**: the uploader takes 10–20% longer than FileUpload's single message for six "
+    "1.4 MB photos (tens of ms). The raw transfer alone favours the packed 4 MiB messages "
+    "(113 ms against 154 ms for one message, see static/transfers.js), so the gap is on the "
+    "kernel's side once the bytes are in — each message written to the spool and acknowledged, "
+    "the selection's files released together, the card redrawn out of 'receiving' — and was "
+    "not pinned down further. What would close it: check files as their last byte arrives "
+    "without waiting for the rest of the selection, and acknowledge a message before its "
+    "spool write; the uploader's reason to exist is what FileUpload cannot do at all (six "
+    "8 MB photos, past its 10 MiB message)."
+)
+
+
 def _summary(times: list[float]) -> str:
     return "/".join(f"{t:.0f}" for t in (min(times), statistics.median(times), max(times)))
 
@@ -238,6 +251,8 @@ def run(config: Config, context: Context) -> list[Row]:
             f"{_summary(result['uploader'])} ms, {rate:.0f} MB/s (FileUpload cannot: over 10 MiB)"
         )
     worst = max(ratios.values())
+    if worst > TARGET:
+        notes.append(MISSED)
     value = " / ".join(f"{ratios[k]:.2f} ({'Lab' if k == 'lab' else 'NB7'})" for k in kinds)
     return [
         Row(name, measure_text, value, f"≤ {TARGET}", worst <= TARGET, "; ".join(details), notes)
