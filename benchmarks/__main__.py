@@ -44,7 +44,7 @@ assert tuple(n for _, names in RUNNERS for n in names) == ROW_NAMES
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="small sizes, every row, < 60 s (smoke test)"
+        "--quick", action="store_true", help="small sizes, every row, about a minute (smoke test)"
     )
     parser.add_argument("--no-write", action="store_true", help="do not rewrite BENCHMARKS.md")
     parser.add_argument(

@@ -117,7 +117,7 @@ def markdown(rows: Sequence[Row], *, quick: bool, seconds: float, load_at_start:
         "```bash",
         'pip install -e ".[dev]"                  # nbclient + ipykernel: notebook weight',
         "python -m benchmarks                     # full run, rewrites this file",
-        "python -m benchmarks --quick --no-write  # every row, small sizes, < 60 s",
+        "python -m benchmarks --quick --no-write  # every row, small sizes, about a minute",
         'python -m benchmarks --only "sandbox list"  # one runner (rows are named as above)',
         "```",
         "",
