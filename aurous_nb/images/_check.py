@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 from .._text import format_size
 from ..limits import MAX_IMAGE_SIDE
-from ._decode import bytes_opener, decoded
+from ._decode import bytes_opener, decoded, undecodable
 from ._decode import fail as _fail
 from ._downscale import needs_downscale, reencode
-from ._header import Header, read_header
+from ._header import Header, jpeg_scan_start, read_header
 from ._image import CheckedImage, stored_how
 from ._metadata import exif_bytes, has_location, strip_location
 from ._read import Loaded, open_regular, read_source
@@ -126,8 +126,10 @@ def check_image(
         image = _original(loaded, header, keep_metadata, common)
         if not header.whole:
             # no end marker: a cut file, or a camera's trailer after the EOI; a full decode
-            # tells them apart before any request
+            # tells them apart before any request, and so does the EOI a trailer follows
             image.make_thumbnail(full=True)
+            if kind == "jpeg" and not _jpeg_has_eoi(image, loaded.head):
+                raise undecodable(shown, kind, EOFError("the end-of-image marker is missing"))
     if image.notice:
         notices.insert(0, image.notice)
     if header.frames > 1:
@@ -231,3 +233,21 @@ def _reencoded(
         _thumb=encoded.thumbnail,
         **common,
     )
+
+
+def _jpeg_has_eoi(image: CheckedImage, head: bytes) -> bool:
+    """Whether the JPEG's entropy-coded data is followed by an EOI marker somewhere (a camera's
+    trailer may come after it). Inside the scans 0xFF is always followed by 0x00 or a restart
+    marker, so the first FF D9 after the first scan header is the image's end. A file cut
+    exactly before its EOI can decode completely, which is why the decode alone cannot tell."""
+    start = jpeg_scan_start(head)
+    if start is None:
+        return False
+    with image._source_opener()() as stream:  # the bytes as read, not as uploaded
+        stream.seek(start)
+        carry = b""
+        while chunk := stream.read(1 << 20):
+            if b"\xff\xd9" in carry + chunk:
+                return True
+            carry = chunk[-1:]
+    return False

@@ -375,3 +375,32 @@ def test_guess_pose_from_name(name: str, pose: str | None) -> None:
 def test_importing_images_does_not_import_pillow() -> None:
     code = "import sys, aurous_nb.images; assert 'PIL' not in sys.modules, 'PIL imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _seeded_jpeg(seed: int, width: int = 480, height: int = 360) -> bytes:
+    import random
+
+    grain = random.Random(seed).randbytes(width * height * 3 // 64)
+    small = Image.frombytes("RGB", (width // 8, height // 8), grain)
+    buf = io.BytesIO()
+    small.resize((width, height), Image.Resampling.BICUBIC).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_a_jpeg_cut_just_before_its_eoi_is_refused_though_its_pixels_decode() -> None:
+    # with this seed every scan is complete without the last two bytes, so a full decode
+    # succeeds (about 1 photo in 30 ends that way); only the missing EOI tells it is cut
+    cut = _seeded_jpeg(1)[:-2]
+    with Image.open(io.BytesIO(cut)) as image:
+        image.load()  # Pillow alone does not notice
+    with pytest.raises(
+        ImageCheckError, match=r"^cut\.jpg: cannot be decoded as JPEG \(the end-of-image marker"
+    ):
+        check_image(cut, name="cut.jpg")
+
+
+def test_a_cameras_trailer_after_the_eoi_is_accepted() -> None:
+    # Samsung phones write a trailer after the image's EOI: the file does not end in FF D9
+    data = _seeded_jpeg(1) + b"\x00" * 16 + b"SEFHtrailer data\xff" + b"SEFT"
+    checked = check_image(data, name="samsung.jpg")
+    assert (checked.width, checked.height) == (480, 360)

@@ -145,6 +145,7 @@ def test_characters_table_in_a_terminal(
         "--ext=aurous_nb",
         f"--ipython-dir={tmp_path}",
         "--HistoryManager.hist_file=:memory:",
+        "--TerminalInteractiveShell.term_title=False",  # older IPythons set it on start
         "-c",
     )
     lines = out.strip().splitlines()

@@ -236,12 +236,20 @@ def _exercise_uploader(
     assert notes.locator(".aurous-remove").get_attribute("aria-label") == f"Remove {NOTES}"
 
     # the slow PUT: its upload-URL countdown ticks in the browser while the kernel sleeps
+    # (the one PUT still going once every other card is past its upload: the slow one; a card
+    # picked earlier could be a quick PUT about to finish, whose countdown then leaves the URL)
     _wait(
         page,
-        "() => [...document.querySelectorAll('.aurous-countdown')]"
-        ".some(c => /^upload URL expires in 1[45] min \\d+ s$/.test(c.textContent))",
+        """() => {
+            const cards = [...document.querySelectorAll('.aurous-card')];
+            const before = ['receiving', 'queued', 'checked', 'minted', 'uploading'];
+            const sending = cards.filter(c => before.includes(c.dataset.state));
+            const countdown = sending.length === 1
+                && sending[0].querySelector('.aurous-countdown')?.textContent;
+            return !!countdown && /^upload URL expires in 1[45] min \\d+ s$/.test(countdown);
+        }""",
         60_000,
-        "a card with its upload URL countdown",
+        "one card still uploading, with its upload URL countdown",
     )
     run_cell(page, 1)
     busy = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-InputPrompt")
