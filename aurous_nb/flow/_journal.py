@@ -68,6 +68,10 @@ def default_path() -> Path | None:
     return Path(base) / "aurous_nb" / "journal.sqlite3"
 
 
+_OPEN_PAUSES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
+"""Seconds between tries of a journal another process is creating (about 1.6 s in all)."""
+
+
 class _Connections:
     """One connection per journal file in this process, shared by its threads.
 
@@ -219,7 +223,7 @@ class Journal:
         assert self.path is not None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._prepare()
+            self._prepare_patiently()
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 self._give_up(f"it stayed locked ({exc})")
@@ -242,6 +246,23 @@ class Journal:
             self._give_up(f"cannot write it ({exc.strerror or exc})")
             return
         self._ready = True
+
+    def _prepare_patiently(self) -> None:
+        """:meth:`_prepare`, again after a moment while another process holds the file.
+
+        Two kernels opening a new journal at the same moment collide: switching it to WAL
+        needs the file to itself and SQLite answers "database is locked" at once, without
+        waiting out the busy timeout (2 of 3 simultaneous first opens did, measured).
+        """
+        for pause in _OPEN_PAUSES:
+            try:
+                self._prepare()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+            time.sleep(pause)
+        self._prepare()  # the last try: its error is the caller's
 
     def _prepare(self) -> None:
         assert self.path is not None

@@ -165,3 +165,40 @@ def test_clear_and_summary(tmp_path: Path) -> None:
     ((host, name, _when, refs, char),) = journal.summary()
     assert (host, name, refs, char) == ("h", "Ada", 1, "char_1")
     assert journal.clear() == 2 and journal.summary() == [] and journal.live_tickets() == 0
+
+
+_OPEN_AT = """\
+import sys, time
+from pathlib import Path
+from aurous_nb.flow import Journal
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+journal = Journal(Path(sys.argv[1]))
+journal.live_tickets()
+print("on" if journal.enabled else f"off: {journal.warning}")
+"""
+
+
+def test_kernels_opening_a_new_journal_at_once_all_use_it(tmp_path: Path) -> None:
+    # two kernels starting the same notebook create the journal at the same instant; switching
+    # a new file to WAL is refused at once while another process has it open
+    import time
+
+    from tests.support.environ import child_env
+
+    for attempt in range(4):
+        path = tmp_path / f"journal-{attempt}.sqlite3"
+        start = time.time() + 1.0  # after every interpreter has started
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT, str(path), repr(start)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=child_env(),
+            )
+            for _ in range(3)
+        ]
+        said = [p.communicate(timeout=60)[0].strip().splitlines()[-1] for p in procs]
+        assert said == ["on", "on", "on"], said
