@@ -120,3 +120,25 @@ class Coalescer:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+
+
+class SecondClick:
+    """A button whose action needs a second click: the first one only relabels it to ask."""
+
+    def __init__(self, button: Any, ask: str = "Click again to delete") -> None:
+        self.button, self.label, self.ask = button, button.description, ask
+        self.armed = False
+
+    def confirmed(self) -> bool:
+        """Whether this click is the second one (the first asks and returns False)."""
+        if not self.armed:
+            self.armed = True
+            self.button.description = self.ask
+            return False
+        self.reset()
+        return True
+
+    def reset(self) -> None:
+        """Forget a first click."""
+        self.armed = False
+        self.button.description = self.label

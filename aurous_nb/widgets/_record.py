@@ -63,6 +63,21 @@ class Record:
             display(self._sent, raw=True, display_id=self.id)
             self._shown = True
 
+    def show_under(self, widget: Any, **kwargs: Any) -> None:
+        """Display ``widget`` (for its ``_ipython_display_``) and this record under it.
+
+        In the widget's place a viewer without widgets shows a line saying its results are in
+        the next output (its repr would be stale there).
+        """
+        from IPython.display import display
+
+        from ..display import PHRASES
+
+        bundle = widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = PHRASES["live_only"].format(type(widget).__name__)
+        display(bundle, raw=True)
+        self.show()
+
     def update(self) -> None:
         """Refresh every output of this record (from any thread); nothing if never shown or
         unchanged."""

@@ -17,7 +17,7 @@ from ..display import (
 )
 from ..models import POSES, Character, Pose
 from ._catalog import STATUS_FILTERS, Catalog, Filters, Thumbnails
-from ._common import Coalescer, default_client, error_html, error_line, log, spawn
+from ._common import Coalescer, SecondClick, default_client, error_html, error_line, log, spawn
 from ._record import LiveLink, Record
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,7 +74,6 @@ class CharacterGallery(widgets.VBox):
         self._closed = threading.Event()
         self._poll = poll
         self._poller: threading.Thread | None = None
-        self._confirm_delete = False
         self._lister = ThreadPoolExecutor(1, thread_name_prefix="aurous-gallery")
         self._thumbs = Thumbnails(
             self._client, self._thumb_ready, workers=min(32, self._catalog.page_size)
@@ -114,6 +113,7 @@ class CharacterGallery(widgets.VBox):
         self.regenerate_button = widgets.Button(description="Regenerate", icon="paint-brush")
         self.delete_button = widgets.Button(description="Delete", icon="trash")
         self.delete_button.add_class("aurous-button-danger")
+        self._delete_click = SecondClick(self.delete_button)
         self.close_button = widgets.Button(description="Close", icon="times")
         self.message = widgets.HTML()
         self.actions = widgets.VBox(
@@ -200,8 +200,7 @@ class CharacterGallery(widgets.VBox):
         with self._lock:
             known = any(c.id == character_id for c in self._catalog.items)
         self.selected = character_id if known else ""
-        self._confirm_delete = False
-        self.delete_button.description = "Delete"
+        self._delete_click.reset()
         opened = self._opened()
         if opened is not None:
             self.rename_input.value = opened.name
@@ -229,12 +228,8 @@ class CharacterGallery(widgets.VBox):
 
     def delete(self) -> None:
         """Delete the open character; the first call asks for a second one."""
-        if not self._confirm_delete:
-            self._confirm_delete = True
-            self.delete_button.description = "Click again to delete"
+        if not self._delete_click.confirmed():
             return
-        self._confirm_delete = False
-        self.delete_button.description = "Delete"
 
         def run(character: Character) -> None:
             self._client.delete_character(character.id)
@@ -256,15 +251,7 @@ class CharacterGallery(widgets.VBox):
 
     def _ipython_display_(self, **kwargs: Any) -> None:
         """Show the live widget and, under it, its record (plain HTML for saved notebooks)."""
-        from IPython.display import display
-
-        from ..display import PHRASES
-
-        bundle = self._repr_mimebundle_(**kwargs)
-        # what a viewer without the widget shows in its place (the repr would be stale there)
-        bundle["text/plain"] = PHRASES["live_only"].format(type(self).__name__)
-        display(bundle, raw=True)
-        self.record.show()
+        self.record.show_under(self, **kwargs)
 
     def __repr__(self) -> str:
         return (

@@ -13,7 +13,7 @@ import traitlets
 from ..display import ERROR, MUTED, at_size, badge, escape, state_color, status_word
 from ..images import data_uri, thumbnail_of
 from ..models import POSES, Character, Pose
-from ._common import default_client, error_html, error_line, log, spawn
+from ._common import SecondClick, default_client, error_html, error_line, log, spawn
 from ._record import LiveLink, Record
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,7 +74,6 @@ class SynthesisReview(widgets.VBox):
         self._polling = False
         self._poll_requests = 0  # bumped by every _start_polling(), even while one runs
         self._closed = threading.Event()
-        self._confirm_delete = False
         self.character_id = (
             character_or_id.id if isinstance(character_or_id, Character) else str(character_or_id)
         )
@@ -95,6 +94,7 @@ class SynthesisReview(widgets.VBox):
         self.regenerate_button = widgets.Button(description="Regenerate", icon="paint-brush")
         self.delete_button = widgets.Button(description="Delete", icon="trash")
         self.delete_button.add_class("aurous-button-danger")
+        self._delete_click = SecondClick(self.delete_button)
         self.message = widgets.HTML()
         self.buttons = widgets.HBox(
             [
@@ -144,12 +144,8 @@ class SynthesisReview(widgets.VBox):
 
     def delete(self) -> None:
         """Delete the character; the first click asks for a second one."""
-        if not self._confirm_delete:
-            self._confirm_delete = True
-            self.delete_button.description = "Click again to delete"
+        if not self._delete_click.confirmed():
             return
-        self._confirm_delete = False
-        self.delete_button.description = "Delete"
 
         def run() -> Character | None:
             self._client.delete_character(self.character_id)
@@ -177,15 +173,7 @@ class SynthesisReview(widgets.VBox):
 
     def _ipython_display_(self, **kwargs: Any) -> None:
         """Show the live widget and, under it, its record (plain HTML for saved notebooks)."""
-        from IPython.display import display
-
-        from ..display import PHRASES
-
-        bundle = self._repr_mimebundle_(**kwargs)
-        # what a viewer without the widget shows in its place (the repr would be stale there)
-        bundle["text/plain"] = PHRASES["live_only"].format(type(self).__name__)
-        display(bundle, raw=True)
-        self.record.show()
+        self.record.show_under(self, **kwargs)
 
     # -- machinery ---------------------------------------------------------------------------
 

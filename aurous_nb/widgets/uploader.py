@@ -342,15 +342,7 @@ class CharacterUploader(widgets.VBox):
 
     def _ipython_display_(self, **kwargs: Any) -> None:
         """Show the live widget and, under it, its record (plain HTML for saved notebooks)."""
-        from IPython.display import display
-
-        from ..display import PHRASES
-
-        bundle = self._repr_mimebundle_(**kwargs)
-        # what a viewer without the widget shows in its place (the repr would be stale there)
-        bundle["text/plain"] = PHRASES["live_only"].format(type(self).__name__)
-        display(bundle, raw=True)
-        self.record.show()
+        self.record.show_under(self, **kwargs)
 
     # -- browser messages: see _transfers.py ----------------------------------------------
 
