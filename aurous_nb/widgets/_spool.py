@@ -36,8 +36,9 @@ class Transfer:
 class Spool:
     """Temporary files for the files a widget receives, in one private directory.
 
-    Chunks must arrive in order (the browser sends them in order over one
-    websocket); a gap, an overlap or more bytes than announced is refused.
+    Chunks must arrive in order (the receiver hands them over in the order the browser sent
+    them); a gap, an overlap or more bytes than announced is refused. Safe to use from several
+    threads: a file is never closed while a chunk is being written to it.
     """
 
     def __init__(self, max_bytes: int) -> None:
@@ -84,29 +85,31 @@ class Spool:
 
     def write(self, transfer_id: str, offset: int, data: bytes | memoryview) -> Transfer:
         """Append one chunk; ``offset`` must equal the bytes received so far."""
-        transfer = self._transfers.get(transfer_id)
-        if transfer is None or transfer._fh is None:
-            raise SpoolError("a chunk arrived for a file that is not being received")
-        if offset != transfer.received:
-            raise SpoolError(
-                f"{transfer.name}: chunk at byte {offset}, expected {transfer.received} — "
-                "choose the file again"
-            )
-        if transfer.received + len(data) > transfer.size:
-            raise SpoolError(
-                f"{transfer.name}: more bytes arrived than announced — choose it again"
-            )
-        transfer._fh.write(data)
-        transfer.received += len(data)
-        return transfer
+        with self._lock:  # not while discard() closes the file
+            transfer = self._transfers.get(transfer_id)
+            if transfer is None or transfer._fh is None:
+                raise SpoolError("a chunk arrived for a file that is not being received")
+            if offset != transfer.received:
+                raise SpoolError(
+                    f"{transfer.name}: chunk at byte {offset}, expected {transfer.received} — "
+                    "choose the file again"
+                )
+            if transfer.received + len(data) > transfer.size:
+                raise SpoolError(
+                    f"{transfer.name}: more bytes arrived than announced — choose it again"
+                )
+            transfer._fh.write(data)
+            transfer.received += len(data)
+            return transfer
 
     def finish(self, transfer_id: str) -> Transfer:
         """Close the file; every announced byte must have arrived."""
-        transfer = self._transfers.get(transfer_id)
-        if transfer is None or transfer._fh is None:
-            raise SpoolError("the end of a file that is not being received")
-        transfer._fh.close()
-        transfer._fh = None
+        with self._lock:
+            transfer = self._transfers.get(transfer_id)
+            if transfer is None or transfer._fh is None:
+                raise SpoolError("the end of a file that is not being received")
+            transfer._fh.close()
+            transfer._fh = None
         if transfer.received != transfer.size:
             raise SpoolError(
                 f"{transfer.name}: received {transfer.received} of {transfer.size} bytes — "
@@ -119,11 +122,11 @@ class Spool:
         """Forget a transfer and delete its temporary file."""
         with self._lock:
             transfer = self._transfers.pop(transfer_id, None)
-        if transfer is None:
-            return
-        if transfer._fh is not None:
-            transfer._fh.close()
-            transfer._fh = None
+            if transfer is None:
+                return
+            if transfer._fh is not None:
+                transfer._fh.close()
+                transfer._fh = None
         try:
             os.unlink(transfer.path)
         except OSError:  # already gone, or still open elsewhere on Windows

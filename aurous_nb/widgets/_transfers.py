@@ -2,12 +2,19 @@
 
 ``data`` carries pieces of one or more files (one binary buffer each) and is acknowledged
 once; the first one after a choice also announces the chosen files (a card each).
-``remove``/``retry``/``abort`` act on one card. The handlers run on the kernel thread, so
-they only write to the spool: no redraw while bytes arrive (the browser shows its own progress
-from the acks), and a file that arrived whole is handed to the uploader (``received``: its
-check, upload and classify) once the rest of its selection is in too, or after
-:data:`HOLD_SECONDS` if that takes longer (a slow link). Checking a photo while the next ones
-arrive made six 8 MB photos arrive at 30 MB/s instead of 37 (JupyterLab, median of 3).
+``remove``/``retry``/``abort`` act on one card. The handlers only write to the spool: no redraw
+while bytes arrive (the browser shows its own progress from the acks), and a file that arrived
+whole is handed to the uploader (``received``: its check, upload and classify) once the rest of
+its selection is in too, or after :data:`HOLD_SECONDS` if that takes longer (a slow link).
+Checking a photo while the next ones arrive made six 8 MB photos arrive at 30 MB/s instead of
+37 (JupyterLab, median of 3).
+
+The handlers may run on more than one thread, and a later message may be handed over before
+an earlier one: JupyterLab 4.6 sends comm messages to a kernel subshell by default, and
+ipykernel 7 hands a comm's messages to the thread it last replied from, which can change
+between two messages. So one message is handled at a time, and each view's data messages
+(``sender``, ``seq`` from 1) in the order it sent them: one that comes early waits for those
+before it.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ Reply = Callable[[dict[str, Any]], None]
 HOLD_SECONDS = 1.0
 """The longest a file that arrived waits for the rest of its selection before its check."""
 
+_Message = tuple[dict[str, Any], list[Any]]
+
 
 class BrowserReceiver:
     """Receives the files a drop zone sends into a :class:`Spool`.
@@ -41,6 +50,9 @@ class BrowserReceiver:
             a coalesced one will do.
         commands: handlers of the other messages by type (``remove``, ``retry``), given the
             card id.
+        window: the data messages a view sends before one is acknowledged. More than this many
+            waiting for an earlier one (a sender that does not keep to its window) go on
+            without it: the files it carried fail, saying which byte was missing.
     """
 
     def __init__(
@@ -53,6 +65,7 @@ class BrowserReceiver:
         received: Callable[[Card], None],
         changed: Callable[[bool], None],
         commands: Mapping[str, Callable[[str], None]],
+        window: int,
     ) -> None:
         self._cards = cards
         self._spool = spool
@@ -64,15 +77,50 @@ class BrowserReceiver:
         self._held: list[Card] = []  # arrived whole, waiting for the rest of the selection
         self._hold_lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self._window = max(1, window)
+        self._handling = threading.Lock()  # one browser message at a time
+        self._next_seq: dict[str, int] = {}  # sender -> the seq of the data message due next
+        self._early: dict[str, dict[int, _Message]] = {}  # sender -> seq -> message
 
     def handle(self, content: dict[str, Any], buffers: list[Any]) -> None:
         """One custom message from the browser (malformed ones are logged and dropped)."""
+        with self._handling:
+            if content.get("type") == "data" and content.get("sender"):
+                for message in self._in_order(content, buffers):
+                    self._handle(*message)
+            else:
+                self._handle(content, buffers)
+
+    def _in_order(self, content: dict[str, Any], buffers: list[Any]) -> list[_Message]:
+        """The data messages of ``content``'s sender that are due now, in the order sent."""
+        try:
+            sender, seq = str(content["sender"]), int(content["seq"])
+        except (KeyError, TypeError, ValueError):
+            return [(content, buffers)]  # malformed: _handle logs it
+        due = self._next_seq.get(sender, 1)
+        if seq < due:
+            log.debug("data message %s from %s came again; dropped", seq, sender)
+            return []
+        early = self._early.setdefault(sender, {})
+        # a buffer may be a view of the kernel's receive buffer: keep a copy while it waits
+        early[seq] = (content, buffers if seq == due else [bytes(b) for b in buffers])
+        if due not in early and len(early) > self._window:
+            log.warning("data message %s from %s never came; going on without it", due, sender)
+            due = min(early)
+        ready = []
+        while due in early:
+            ready.append(early.pop(due))
+            due += 1
+        self._next_seq[sender] = due
+        return ready
+
+    def _handle(self, content: dict[str, Any], buffers: list[Any]) -> None:
         kind = content.get("type")
         try:
             if kind == "data":
                 if content.get("files"):
                     self._begin(content["files"])
-                self._data(int(content["seq"]), content["parts"], buffers)
+                self._data(content, buffers)
             elif kind == "abort":
                 reason = str(content.get("reason") or "the transfer was aborted")
                 self.fail(str(content["id"]), reason)
@@ -136,7 +184,8 @@ class BrowserReceiver:
                 self._reply({"type": "reject", "id": card_id})
         self._changed(True)
 
-    def _data(self, seq: int, parts: list[dict[str, Any]], buffers: list[Any]) -> None:
+    def _data(self, content: dict[str, Any], buffers: list[Any]) -> None:
+        seq, parts = int(content["seq"]), content["parts"]
         if len(parts) != len(buffers):
             raise ValueError(f"{len(parts)} parts but {len(buffers)} buffers")
         received: dict[str, int] = {}
@@ -159,7 +208,10 @@ class BrowserReceiver:
             card.received = received[card_id] = transfer.received
             if transfer.received == transfer.size:
                 complete.append(card)
-        self._reply({"type": "ack", "seq": seq, "received": received})
+        ack: dict[str, Any] = {"type": "ack", "seq": seq, "received": received}
+        if content.get("sender"):
+            ack["sender"] = content["sender"]
+        self._reply(ack)
         for card in complete:
             self._finish(card)
 

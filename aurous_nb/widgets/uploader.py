@@ -29,7 +29,7 @@ from ._cards import (
     readiness,
 )
 from ._common import Coalescer, default_client, error_html, error_line, spawn
-from ._dropzone import DropZone, browser_config
+from ._dropzone import WINDOW, DropZone, browser_config
 from ._record import Record
 from ._spool import Spool
 from ._transfers import BrowserReceiver
@@ -145,6 +145,7 @@ class CharacterUploader(widgets.VBox):
             received=self._check_later,
             changed=lambda full: self._render() if full else self._redraw.poke(),
             commands={"remove": self.remove, "retry": self.retry},
+            window=WINDOW,
         )
         self.dropzone.on_message(self._receiver.handle)
         self.coverage = widgets.HTML()

@@ -10,8 +10,10 @@ by a comm that keeps every message (``comm.create_comm`` is the hook ipykernel i
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
@@ -83,28 +85,39 @@ def browser_msg(u: CharacterUploader, content: dict[str, Any], buffers: Sequence
     )
 
 
-_SEQ = iter(range(10_000, 10**9))  # data message numbers (the kernel only echoes them)
+VIEW = "view1"  # the browser view these tests play: its data messages count from 1
+_SEQS: weakref.WeakKeyDictionary[CharacterUploader, dict[str, itertools.count[int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+Message = tuple[dict[str, Any], list[Any]]
+
+
+def next_seq(u: CharacterUploader, sender: str = VIEW) -> int:
+    """The number of ``sender``'s next data message to ``u`` (1, 2, ... as static/transfers.js)."""
+    return next(_SEQS.setdefault(u, {}).setdefault(sender, itertools.count(1)))
 
 
 def begin(u: CharacterUploader, files: Sequence[tuple[str, str, int]]) -> None:
     """Announce files without bytes yet (``(id, name, size)`` each), in a data message with no
     parts: what the browser sends when a drop's first bytes are still being read."""
     entries = [{"id": i, "name": n, "size": s, "mime": ""} for i, n, s in files]
-    browser_msg(u, {"type": "data", "seq": next(_SEQ), "files": entries, "parts": []})
+    content = {"type": "data", "sender": VIEW, "seq": next_seq(u), "files": entries, "parts": []}
+    browser_msg(u, content)
 
 
-def send_bytes(
+def data_messages(
     u: CharacterUploader,
     files: Sequence[tuple[str, bytes]],
     message_bytes: int = MESSAGE_BYTES,
     announce: Sequence[dict[str, Any]] = (),
-) -> int:
-    """Send the bytes of announced files packed as static/transfers.js packs them: up to
-    ``message_bytes`` per message, files in order, small ones together, big ones cut; the
-    first message carries ``announce`` (the files' announcement) if given.
-    Returns the number of data messages."""
+    sender: str = VIEW,
+) -> list[Message]:
+    """The data messages that carry announced files as static/transfers.js packs them: up to
+    ``message_bytes`` each, files in order, small ones together, big ones cut; the first also
+    carries ``announce`` (the files' announcement) if given. Numbered as ``sender``'s next."""
     offsets = {i: 0 for i, _ in files}
-    seq = 0
+    messages: list[Message] = []
     while True:
         parts, buffers, room = [], [], message_bytes
         for file_id, data in files:
@@ -118,12 +131,30 @@ def send_bytes(
             offsets[file_id] += take
             room -= take
         if not parts:
-            return seq
-        seq += 1
-        content: dict[str, Any] = {"type": "data", "seq": seq, "parts": parts}
-        if seq == 1 and announce:
+            return messages
+        content: dict[str, Any] = {"type": "data", "sender": sender, "seq": next_seq(u, sender)}
+        content["parts"] = parts
+        if not messages and announce:
             content["files"] = list(announce)
+        messages.append((content, buffers))
+
+
+def send_bytes(
+    u: CharacterUploader,
+    files: Sequence[tuple[str, bytes]],
+    message_bytes: int = MESSAGE_BYTES,
+    announce: Sequence[dict[str, Any]] = (),
+) -> int:
+    """Send :func:`data_messages` in order; returns how many there were."""
+    messages = data_messages(u, files, message_bytes, announce)
+    for content, buffers in messages:
         browser_msg(u, content, buffers)
+    return len(messages)
+
+
+def announcement(files: Sequence[tuple[str, str, bytes]]) -> list[dict[str, Any]]:
+    """The ``files`` entry that announces ``(id, name, bytes)`` files."""
+    return [{"id": i, "name": n, "size": len(d), "mime": ""} for i, n, d in files]
 
 
 def send_files(
@@ -133,8 +164,7 @@ def send_files(
 ) -> int:
     """A drop of ``(id, name, bytes)`` files, start to end, announced in the first message as
     the browser does; returns the data messages sent."""
-    announce = [{"id": i, "name": n, "size": len(d), "mime": ""} for i, n, d in files]
-    return send_bytes(u, [(i, d) for i, _, d in files], message_bytes, announce)
+    return send_bytes(u, [(i, d) for i, _, d in files], message_bytes, announcement(files))
 
 
 def send_file(u: CharacterUploader, file_id: str, name: str, data: bytes) -> float:

@@ -153,7 +153,8 @@ def test_a_synthesizing_character_is_polled_until_it_is_reviewing(
     aurous_sandbox.advance(601)
     wait_for(lambda: gallery.characters[0].status == "reviewing", 15, "the next poll")
     assert gallery.characters[0].id == char_id
-    assert "reviewing" in gallery.grid.children[0].children[0].value
+    # the card is redrawn a moment later (redraws are coalesced)
+    wait_for(lambda: "reviewing" in gallery.grid.children[0].children[0].value, 5, "the card")
     settled = len(requests_to(aurous_sandbox, "get"))
     gallery.refresh()  # nothing unsettled: no more polling
     idle(gallery)

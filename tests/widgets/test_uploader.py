@@ -26,12 +26,14 @@ from tests.support.sandbox import make_client
 from tests.support.waiting import wait_for
 from tests.widgets.helpers import (
     SIX,
+    VIEW,
     XSS,
     RecordingComm,
     all_states,
     begin,
     browser_msg,
     card,
+    next_seq,
     replies,
     sample,
     send_bytes,
@@ -82,9 +84,8 @@ def test_six_files_packed_then_create(
     print(f"six files, {total} bytes, one message handled in {took * 1000:.1f} ms")
     acks = [r for r in replies(uploader) if r["type"] == "ack"]
     assert acks[0]["received"] == {}  # the announcement: no bytes yet
-    assert acks[1:] == [
-        {"type": "ack", "seq": 1, "received": {f"f{i}": len(d) for i, (_, d) in enumerate(SIX)}}
-    ]
+    received = {f"f{i}": len(d) for i, (_, d) in enumerate(SIX)}
+    assert acks[1:] == [{"type": "ack", "seq": 2, "received": received, "sender": VIEW}]
     done = [r["id"] for r in replies(uploader) if r["type"] == "done"]
     assert done == [f"f{i}" for i in range(6)]
 
@@ -265,9 +266,10 @@ def test_refusals_are_clear_and_stop_the_transfer(
         assert card(u, "h")["error"] == "GIF is not accepted — use JPEG, PNG, WebP, HEIC or AVIF"
         begin(u, [("gap", "gap.png", 5000)])
         data = sample("front.png")
-        for seq, (start, end) in enumerate([(0, 1000), (2000, 3000)], 1):
-            part = {"id": "gap", "offset": start}
-            browser_msg(u, {"type": "data", "seq": seq, "parts": [part]}, [data[start:end]])
+        for start, end in [(0, 1000), (2000, 3000)]:
+            content = {"type": "data", "sender": VIEW, "seq": next_seq(u)}
+            content["parts"] = [{"id": "gap", "offset": start}]
+            browser_msg(u, content, [data[start:end]])
         assert "chunk at byte 2000, expected 1000" in card(u, "gap")["error"]
         rejected = {r["id"] for r in replies(u) if r["type"] == "reject"}
         assert rejected == {"big", "h", "gap"}
@@ -493,7 +495,7 @@ def test_files_wait_for_their_selection_before_being_checked(uploader: Character
     ]
     # message 1: all of a, the first half of b
     half = len(side) // 2
-    first = {"type": "data", "seq": 1, "files": announce}
+    first = {"type": "data", "sender": VIEW, "seq": 1, "files": announce}
     first["parts"] = [{"id": "a", "offset": 0}, {"id": "b", "offset": 0}]
     browser_msg(uploader, first, [front, side[:half]])
     assert {"type": "done", "id": "a"} in replies(uploader)
@@ -501,7 +503,9 @@ def test_files_wait_for_their_selection_before_being_checked(uploader: Character
     assert uploader.flow.refs == []  # a is in, but nothing runs while b arrives
     # message 2: the rest of b; both go on, in their order
     browser_msg(
-        uploader, {"type": "data", "seq": 2, "parts": [{"id": "b", "offset": half}]}, [side[half:]]
+        uploader,
+        {"type": "data", "sender": VIEW, "seq": 2, "parts": [{"id": "b", "offset": half}]},
+        [side[half:]],
     )
     wait_cards(uploader, lambda: len(uploader.flow.refs) == 2, "both refs")
     assert [r.name for r in uploader.flow.refs] == ["front.png", "side.png"]
@@ -517,7 +521,8 @@ def test_a_file_held_for_a_slow_selection_goes_on_after_a_while(
         {"id": "a", "name": "front.png", "size": len(front), "mime": ""},
         {"id": "b", "name": "side.png", "size": len(side), "mime": ""},
     ]
-    content = {"type": "data", "seq": 1, "files": announce, "parts": [{"id": "a", "offset": 0}]}
+    content = {"type": "data", "sender": VIEW, "seq": 1, "files": announce}
+    content["parts"] = [{"id": "a", "offset": 0}]
     browser_msg(uploader, content, [front])  # b's bytes are slow to come
     started = time.monotonic()
     wait_cards(uploader, lambda: uploader.flow.refs, "a's ref", timeout=HOLD_SECONDS + 5)

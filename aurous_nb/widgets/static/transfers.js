@@ -1,12 +1,17 @@
 // Files from the browser to the kernel: the sending half of the protocol in
 // aurous_nb/widgets/_transfers.py.
 //
-//   browser -> kernel  {type: "data", seq, files?: [{id, name, size, mime}], parts: [{id, offset}]}
-//                        + one buffer per part; `files` announces a selection (its cards), in
-//                        the first message that follows the choice
+//   browser -> kernel  {type: "data", sender, seq, files?: [{id, name, size, mime}],
+//                        parts: [{id, offset}]} + one buffer per part; `files` announces a
+//                        selection (its cards), in the first message that follows the choice
 //                      {type: "remove" | "retry", id}, {type: "abort", id, reason}
-//   kernel -> browser  {type: "ack", seq, received: {id: bytes}}     one per data message
+//   kernel -> browser  {type: "ack", sender, seq, received: {id: bytes}}  one per data message
 //                      {type: "done", id}, {type: "reject", id}
+//
+// `sender` names one view (a notebook open in two tabs has two) and `seq` counts its data
+// messages from 1: the kernel may be handed them out of order (its comm handlers can run on
+// more than one thread) and puts them back in order; every view hears every ack and counts
+// only its own.
 //
 // Small files are packed together and big ones cut, so every data message carries up to
 // `messageBytes` (well under the Jupyter server's 10 MiB websocket limit) from as many files as
@@ -84,6 +89,7 @@ export class Sender {
     this._unannounced = [];
     this._inFlight = 0;
     this._seq = 0;
+    this.id = newId();
     this._pumping = false;
     this._closed = false;
   }
@@ -176,7 +182,7 @@ export class Sender {
           this._inFlight += 1;
           this._seq += 1;
           /** @type {Record<string, unknown>} */
-          const content = { type: "data", seq: this._seq };
+          const content = { type: "data", sender: this.id, seq: this._seq };
           const files = this._announce();
           if (files.length) content.files = files;
           content.parts = parts.map((p) => ({ id: p.t.id, offset: p.offset }));
@@ -199,12 +205,14 @@ export class Sender {
 
   /**
    * A message from the kernel; true when it was about a transfer.
-   * @param {{type?: string, id?: string, seq?: number, received?: Record<string, number>}} msg
+   * @param {{type?: string, id?: string, sender?: string, seq?: number,
+   *   received?: Record<string, number>}} msg
    * @returns {boolean}
    */
   handle(msg) {
     if (!msg || typeof msg !== "object") return false;
     if (msg.type === "ack") {
+      if (msg.sender && msg.sender !== this.id) return true; // another view's
       this._inFlight = Math.max(0, this._inFlight - 1);
       for (const [id, bytes] of Object.entries(msg.received || {})) {
         const t = this.transfers.get(id);

@@ -183,3 +183,20 @@ test("a selection of empty files is still announced (the kernel refuses them by 
   assert.equal(kernel.log.begins.length, 1);
   assert.deepEqual(kernel.log.begins[0].parts, []);
 });
+
+test("data messages name their view and count from 1; other views' acks are not ours", async () => {
+  const sent = [];
+  const sender = new Sender({ send: (c) => sent.push(c), messageBytes: MiB, window: 2 });
+  const other = new Sender({ send: () => {}, messageBytes: MiB, window: 2 });
+  assert.notEqual(sender.id, other.id);
+  sender.add([blob(4 * MiB, 3)]);
+  for (let i = 0; i < 20; i += 1) await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent.map((c) => [c.sender, c.seq]), [[sender.id, 1], [sender.id, 2]]);
+  // the kernel's ack of another view's message 1 leaves this view's window shut
+  sender.handle({ type: "ack", sender: other.id, seq: 1, received: {} });
+  for (let i = 0; i < 20; i += 1) await new Promise((r) => setTimeout(r, 0));
+  assert.equal(sent.length, 2);
+  sender.handle({ type: "ack", sender: sender.id, seq: 1, received: {} });
+  for (let i = 0; i < 20; i += 1) await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent.map((c) => c.seq), [1, 2, 3]);
+});
