@@ -6,8 +6,10 @@ pipeline reports every step back through the callbacks it was given.
 The pixel decode (the thumbnail, which reads the whole entropy-coded stream and so is the deep
 check of the pixel data) overlaps the network: with ``thumbnails`` it starts beside the init
 and the PUT, and classify waits for it, so a file damaged inside costs an init and a PUT,
-never a classify or a character. Without it nothing is decoded unless the API refuses the
-bytes at classify: then a local decode says, in the flow's own words, what is wrong.
+never a classify or a character. A ref's work ends only once its thumbnail is made, a ref
+reused from the journal's too, so a live view's last redraw has every thumbnail. Without
+``thumbnails`` nothing is decoded unless the API refuses the bytes at classify: then a local
+decode says, in the flow's own words, what is wrong.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class RefPipeline:
             if not ref.uploaded:
                 self._upload(run, ref)
             if not ref._classify or ref.classification is not None:
+                if decoding is not None:  # done with its thumbnail, even when reused
+                    decoding.result()
                 return
             stop_if_cancelled(run)
             if decoding is not None:

@@ -169,3 +169,23 @@ def test_what_was_done_to_a_photo_stays_on_its_card_after_a_re_upload(
     aurous_sandbox.advance(25 * 3600)  # the ticket is past its 24 h: create refuses it
     flow.run_sync()
     assert flow.refs[0].notice == "location removed; ticket rejected at create; uploading again"
+
+
+def test_refs_reused_from_an_earlier_run_are_done_with_their_thumbnails(
+    aurous_sandbox: Sandbox, client: AurousClient, tmp_path: Path
+) -> None:
+    """A ref an earlier run uploaded (found in the journal) needs no request at all; with
+    ``thumbnails`` it is still done only once its thumbnail is made, so the last redraw of a
+    live view shows it (a reused ref used to be done before its decode had started)."""
+    paths = [
+        photos.phone_jpeg(tmp_path / f"IMG_{i}.JPG", size=photos.PHONE_12MP, seed=i)
+        for i in range(3)
+    ]
+    CharacterFlow(client, "Earlier", paths, classify=True).prepare().result(60)
+    before = routes(aurous_sandbox)
+    flow = CharacterFlow(client, "Later", paths, classify=True, thumbnails=True)
+    flow.prepare().result(60)
+    assert routes(aurous_sandbox) == before  # all three reused: no init, PUT or classify
+    assert [ref.reused for ref in flow.refs] == [True, True, True]
+    assert all(ref.done for ref in flow.refs)
+    assert [ref.image.thumbnail_ready for ref in flow.refs if ref.image] == [True, True, True]
