@@ -309,9 +309,19 @@ def wait_for_cell_output(page: Any, index: int, text: str, timeout_ms: int = 30_
 
 
 def save_notebook(page: Any) -> None:
-    """Save with the keyboard and wait until the front end says the notebook is clean."""
+    """Save with the keyboard; return once the server has written the file and the front end
+    says the notebook is clean.
+
+    The file is what counts: Notebook 7 marks no ``.jp-mod-dirty`` and no ``*`` in the title,
+    so waiting for those alone returned before the save had begun, and a test that closed the
+    page then read the notebook as it was before its cells ran.
+    """
     page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
-    page.keyboard.press("Control+s")
+    with page.expect_response(
+        lambda r: "/api/contents/" in r.url and r.request.method == "PUT", timeout=20_000
+    ) as saved:
+        page.keyboard.press("Control+s")
+    assert saved.value.ok, f"saving the notebook failed: HTTP {saved.value.status}"
     page.wait_for_function(
         "() => !document.querySelector('.jp-mod-dirty') && "
         "!document.title.startsWith('*') && !document.title.startsWith('●')",
