@@ -200,15 +200,19 @@ def measure(
 
 
 MISSED = (
-    "**Missed**: the uploader takes 10–20% longer than FileUpload's single message for six "
-    "1.4 MB photos (tens of ms). The raw transfer alone favours the packed 4 MiB messages "
-    "(113 ms against 154 ms for one message, see static/transfers.js), so the gap is on the "
-    "kernel's side once the bytes are in — each message written to the spool and acknowledged, "
-    "the selection's files released together, the card redrawn out of 'receiving' — and was "
-    "not pinned down further. What would close it: check files as their last byte arrives "
-    "without waiting for the rest of the selection, and acknowledge a message before its "
-    "spool write; the uploader's reason to exist is what FileUpload cannot do at all (six "
-    "8 MB photos, past its 10 MiB message)."
+    "**Missed**: the uploader takes longer than FileUpload's single message for six 1.4 MB "
+    "photos (tens of ms; the ratio moves between runs, see the row). The raw transfer alone "
+    "favours the packed 4 MiB messages (113 ms against 154 ms for one message, see "
+    "static/transfers.js), so the gap is on the kernel's side once the bytes are in. Part of "
+    "it is JupyterLab 4.6's default of sending comm messages to a kernel subshell: with "
+    "`commsOverSubshells` set to `disabled` the uploader took 187–188 ms against 236–242 ms "
+    "(JupyterLab, medians of 3, two runs each, 2026-12-02), FileUpload about the same. The "
+    "rest — each message written to the spool and acknowledged, the selection's files "
+    "released together, the card redrawn out of 'receiving' — was not pinned down further. "
+    "What would close it: check files as their last byte arrives without waiting for the "
+    "rest of the selection, and acknowledge a message before its spool write; the uploader's "
+    "reason to exist is what FileUpload cannot do at all (six 8 MB photos, past its 10 MiB "
+    "message)."
 )
 
 
