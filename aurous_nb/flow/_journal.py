@@ -315,22 +315,10 @@ class Journal:
             ).fetchone()
         return JournaledRef(*row) if row else None
 
-    def has_ref(self, host: str, digest: str, *, margin: float) -> bool:
-        """Whether any team's earlier run left a usable ticket for these bytes on ``host``
-        (asked first, so the team need not be known when nothing was journaled)."""
-        found = None
-        with self._db() as db:
-            if db is None:
-                return False
-            found = db.execute(
-                "SELECT 1 FROM refs WHERE host=? AND digest=? AND deadline>? LIMIT 1",
-                (host, digest, self._now() + margin),
-            ).fetchone()
-        return found is not None
-
     def refs_with_tickets(self, host: str, digests: Sequence[str], *, margin: float) -> set[str]:
-        """Which of ``digests`` any earlier run left a usable ticket for on ``host``: one query
-        for a whole flow, so its refs need not each ask (and queue for the connection)."""
+        """Which of ``digests`` any team's earlier run left a usable ticket for on ``host``
+        (asked first, so the team need not be known when nothing was journaled): one query for
+        a whole flow, so its refs need not each ask (and queue for the connection)."""
         found: set[str] = set()
         if not digests:
             return found
@@ -571,10 +559,10 @@ class FlowJournal:
     def reusable(self, fingerprint: str, margin: float) -> JournaledRef | None:
         if not self.enabled:
             return None
-        if self._known is not None:
-            if fingerprint not in self._known:
-                return None
-        elif not self.journal.has_ref(self.host, fingerprint, margin=margin):
+        known = self._known
+        if known is None:  # look_up() was not asked
+            known = self.journal.refs_with_tickets(self.host, [fingerprint], margin=margin)
+        if fingerprint not in known:
             return None
         team = self.team()
         if team is None:

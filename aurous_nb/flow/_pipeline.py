@@ -123,13 +123,11 @@ class RefPipeline:
                 self._reuse(ref)
             if not ref.uploaded:
                 self._upload(run, ref)
+            if decoding is not None:  # the deep check (a damaged file goes no further) and
+                decoding.result()  # the thumbnail, which even a reused ref is done with
             if not ref._classify or ref.classification is not None:
-                if decoding is not None:  # done with its thumbnail, even when reused
-                    decoding.result()
                 return
             stop_if_cancelled(run)
-            if decoding is not None:
-                decoding.result()  # the deep check: a damaged file goes no further
             assert ref.ticket is not None
             try:
                 ref.classification = self.client.classify_upload(ref.ticket.upload_id)
